@@ -1,0 +1,7 @@
+"""``python -m ipcbench``: the same as the ``ipcbench`` console script."""
+
+from __future__ import annotations
+
+from ipcbench.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,192 @@
+"""The command line: argparse builds options, plain command functions do the work.
+
+``main`` maps every ``InputError`` (bad arguments, bad files, unwritable folders) to one line on stderr and
+exit status 2, and Ctrl-C to status 130, so no user mistake ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn
+
+from ipcbench import __version__
+from ipcbench.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message} (see `{self.prog} --help`)")
+
+
+# ---- commands -----------------------------------------------------------------------------------------
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """Mechanisms, variants, availability here, and the kernel limits that decide what can run."""
+    from rich.table import Table
+
+    from ipcbench.console import console
+    from ipcbench.machine import SYSCTL_OF, read_limits
+    from ipcbench.transports import REGISTRY, label
+
+    limits = read_limits()
+    table = Table(title="mechanisms")
+    for column in ("mechanism", "waits by", "available here", "largest message here", "what it is"):
+        table.add_column(column)
+    for name, cls in REGISTRY.items():
+        reason = cls.unavailable()
+        largest = _largest_size(cls, limits)
+        for variant in cls.variants:
+            wait = cls.waits.get(variant, "block")
+            table.add_row(label(name, variant), wait, "yes" if reason is None else f"no: {reason}", largest,
+                          cls.summary)
+    console.print(table)
+    limit_table = Table(title="kernel limits in force")
+    limit_table.add_column("limit")
+    limit_table.add_column("value", justify="right")
+    limit_table.add_column("set with")
+    for key, value in limits.items():
+        limit_table.add_row(key, str(value), f"sysctl {SYSCTL_OF[key]}" if key in SYSCTL_OF else "")
+    console.print(limit_table)
+    return 0
+
+
+def _largest_size(cls: Any, limits: dict[str, Any]) -> str:
+    from ipcbench.units import MAX_SIZE, format_size
+
+    low, high = 16, MAX_SIZE
+    if cls.skip_reason(high, limits) is None:
+        return "no limit of its own"
+    while low < high:
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if cls.skip_reason(mid, limits) is None else (low, mid - 1)
+    return format_size(low)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Measure, save after every cell, print the summary table."""
+    from ipcbench.console import RunProgress, console, header_lines, result_table
+    from ipcbench.plan import build_options
+    from ipcbench.runner import Runner
+
+    options = build_options(
+        profile=args.profile, transports=args.transports, sizes=args.sizes, workloads=args.workloads,
+        repeats=args.repeats, pin=args.pin, label=args.label, output=args.output, timeout_s=args.timeout,
+        budget_s=args.budget, machine_name=args.machine_name,
+    )
+    with RunProgress(quiet=args.quiet) as progress:
+        runner = Runner(options, progress)
+        document, path = runner.run()
+    for line in runner.cleaned:
+        console.print(f"removed an orphan: {line}", markup=False)
+    if not args.quiet:
+        console.print(result_table(document))
+        for line in header_lines(document):
+            console.print(line, markup=False)
+    console.print(f"results: {path}", markup=False)
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    from ipcbench import store
+    from ipcbench.console import console, header_lines, result_table
+
+    document = store.load(args.file)
+    console.print(result_table(document, title=str(args.file)))
+    for line in header_lines(document):
+        console.print(line, markup=False)
+    return 0
+
+
+def clean_command(args: argparse.Namespace) -> int:
+    from ipcbench.console import console
+    from ipcbench.ledger import clean, live_runs
+
+    removed = clean()
+    for line in removed:
+        console.print(f"removed {line}", markup=False)
+    live = live_runs()
+    if live:
+        console.print(f"left alone: objects of {len(live)} run(s) still alive ({', '.join(live)})", markup=False)
+    if not removed:
+        console.print("nothing to clean: no objects left by dead ipcbench runs", markup=False)
+    return 0
+
+
+# ---- parser -------------------------------------------------------------------------------------------
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from ipcbench.plan import PINS, PROFILES
+
+    parser.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)} (default: default)")
+    parser.add_argument("--transports", help="comma list: pipe, posix-shm (all variants), posix-shm/spin, ...")
+    parser.add_argument("--sizes", help="comma list of message sizes: 64,4K,1M")
+    parser.add_argument("--workloads", help="comma list: pingpong,stream")
+    parser.add_argument("--repeats", type=int, help="independent runs per cell (default: the profile's)")
+    parser.add_argument("--budget", type=float, help="seconds of measurement per run (default: the profile's)")
+    parser.add_argument("--pin", default="auto", choices=PINS,
+                        help="placement: cross (two CPUs), same (one CPU), none, auto (cross if possible)")
+    parser.add_argument("--label", help="a label for the result file name")
+    parser.add_argument("--output", type=Path, default=Path("results"), help="results folder (default: results)")
+    parser.add_argument("--machine-name", help="folder name for this machine (default: the host name)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a run is killed (default 60)")
+    parser.add_argument("--quiet", action="store_true", help="no progress and no table, only the file name")
+
+
+Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None, str]
+
+
+def _commands() -> dict[str, Command]:
+    from ipcbench import compare, exports, history, report
+
+    return {
+        "list": (list_command, None, "mechanisms, availability and kernel limits here"),
+        "run": (run_command, _add_run_arguments, "measure and write a result file"),
+        "show": (show_command, lambda p: p.add_argument("file", type=Path), "print a result file as a table"),
+        "report": (report.command, report.add_arguments, "write the HTML report from result files"),
+        "compare": (compare.command, compare.add_arguments, "compare two runs; --fail gates CI"),
+        "history": (history.command, history.add_arguments, "each cell over time across result files"),
+        "export": (exports.command, exports.add_arguments, "convert a result file for other trackers"),
+        "clean": (clean_command, None, "remove IPC objects that killed runs left behind"),
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ipcbench", description="Measure inter-process communication on this machine.")
+    parser.add_argument("--version", action="version", version=f"ipcbench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, (function, add_arguments, help_text) in _commands().items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if add_arguments is not None:
+            add_arguments(command_parser)
+        command_parser.set_defaults(function=function)
+    return parser
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.function(args))
+    except InputError as exc:
+        print(f"ipcbench: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("ipcbench: interrupted; finished cells are saved", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""Terminal output: the live progress of a run and result tables, drawn with rich.
+
+The progress display never redraws on a timer (no refresh thread): it is updated between runs only, so
+nothing competes for a core with the measuring pair on a two-core machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ipcbench.plan import Cell
+from ipcbench.transports import label
+from ipcbench.units import format_ns, format_rate, format_size
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def cell_name(cell: dict[str, Any]) -> str:
+    return label(cell["transport"], cell.get("variant"))
+
+
+class RunProgress:
+    """Progress callback for ``Runner``: a bar on a terminal, one line per cell elsewhere (CI logs)."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.live = sys.stderr.isatty() and not quiet
+        self._bar: Progress | None = None
+        self._task: Any = None
+
+    def __enter__(self) -> RunProgress:
+        if self.live:
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=errors, auto_refresh=False, transient=True)
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, event: str, index: int, total: int, cell: Cell, result: dict[str, Any] | None) -> None:
+        name = f"{cell.mechanism} {cell.workload} {format_size(cell.size)}"
+        if self._bar is not None:
+            if self._task is None:
+                self._task = self._bar.add_task("", total=total)
+            self._bar.update(self._task, completed=index + (event == "done"), description=name)
+            self._bar.refresh()
+        elif event == "done" and result is not None and not self.quiet:
+            errors.print(f"[{index + 1}/{total}] {name}: {one_line(result)}", markup=False)
+
+
+def one_line(cell: dict[str, Any]) -> str:
+    if cell["status"] != "ok":
+        return f"{cell['status']}: {cell.get('reason')}"
+    if cell.get("latency_ns"):
+        return f"p50 {format_ns(cell['latency_ns']['p50'])} round trip"
+    return f"{format_rate(cell['throughput']['bytes_per_s'])}"
+
+
+def result_table(document: dict[str, Any], title: str | None = None) -> Table:
+    """One row per cell: latency percentiles, throughput, CPU per message, status."""
+    table = Table(title=escape(title) if title else None, show_lines=False)
+    for header, justify in (("mechanism", "left"), ("workload", "left"), ("size", "right"), ("p50 RTT", "right"),
+                            ("p99", "right"), ("p99.9", "right"), ("throughput", "right"), ("msgs/s", "right"),
+                            ("CPU/msg init|peer", "right"), ("note", "left")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for cell in document["cells"]:
+        table.add_row(*_row(cell))
+    return table
+
+
+def _row(cell: dict[str, Any]) -> list[str]:
+    head = [escape(cell_name(cell)), cell["workload"], format_size(cell["size"])]
+    if cell["status"] != "ok":
+        reason = cell.get("reason") or ""
+        if cell.get("remedy"):
+            reason += f" (allow: {cell['remedy']})"
+        return [*head, "", "", "", "", "", "", escape(f"{cell['status'].upper()}: {reason}")]
+    latency = cell.get("latency_ns") or {}
+    throughput = cell["throughput"]
+    cpu = cell.get("cpu_ns_per_msg") or {}
+    note = "UNSTABLE (runs disagree; rerun)" if cell.get("unstable") else ""
+    if (cell.get("params") or {}).get("wait", "").startswith("spin"):
+        note = ", ".join(filter(None, [cell["params"]["wait"], note]))
+    return [*head, format_ns(latency.get("p50")), format_ns(latency.get("p99")), format_ns(latency.get("p999")),
+            format_rate(throughput["bytes_per_s"]), format_rate(throughput["msgs_per_s"], "/s"),
+            f"{format_ns(cpu.get('initiator'))} | {format_ns(cpu.get('peer'))}", note]
+
+
+def header_lines(document: dict[str, Any]) -> list[str]:
+    machine = document["machine"]
+    config = document["config"]
+    return [
+        f"machine {machine['name']}: {machine.get('cpu_model')}, {machine.get('cores')} cores, "
+        f"kernel {machine.get('kernel')}, Python {machine.get('python')}",
+        f"profile {config.get('profile')}, {config.get('repeats')} runs per cell, placement "
+        f"{config.get('placement')}, status {document.get('status', 'complete')}, created {document['created']}",
+    ]

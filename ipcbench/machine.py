@@ -1,0 +1,146 @@
+"""The machine fingerprint and the kernel IPC limits, read at run time and stored in every result file.
+
+Nothing here is cached across runs: limits can be raised between two runs (``sysctl``), and a result file
+must say what was in force when it was measured.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import resource
+import socket
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+# Each limit: (key in the result file, file it is read from, the sysctl that sets it).
+LIMIT_SOURCES: tuple[tuple[str, str, str], ...] = (
+    ("msgmax", "/proc/sys/kernel/msgmax", "kernel.msgmax"),
+    ("msgmnb", "/proc/sys/kernel/msgmnb", "kernel.msgmnb"),
+    ("msgmni", "/proc/sys/kernel/msgmni", "kernel.msgmni"),
+    ("mq_msg_max", "/proc/sys/fs/mqueue/msg_max", "fs.mqueue.msg_max"),
+    ("mq_msgsize_max", "/proc/sys/fs/mqueue/msgsize_max", "fs.mqueue.msgsize_max"),
+    ("mq_queues_max", "/proc/sys/fs/mqueue/queues_max", "fs.mqueue.queues_max"),
+    ("pipe_max_size", "/proc/sys/fs/pipe-max-size", "fs.pipe-max-size"),
+    ("shmmax", "/proc/sys/kernel/shmmax", "kernel.shmmax"),
+    ("shmall", "/proc/sys/kernel/shmall", "kernel.shmall"),
+    ("shmmni", "/proc/sys/kernel/shmmni", "kernel.shmmni"),
+    ("sem", "/proc/sys/kernel/sem", "kernel.sem"),
+)
+SYSCTL_OF = {key: sysctl for key, _, sysctl in LIMIT_SOURCES}
+
+PACKAGES = ("numpy", "sysv_ipc", "posix_ipc", "hdrhistogram", "scipy", "rich", "jinja2", "matplotlib", "pandas")
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _read_int(path: str) -> int | None:
+    text = _read(path)
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def read_limits() -> dict[str, Any]:
+    """Every IPC limit this machine has now; ``None`` where it cannot be read."""
+    limits: dict[str, Any] = {}
+    for key, path, _ in LIMIT_SOURCES:
+        limits[key] = _read(path) if key == "sem" else _read_int(path)
+    soft, _hard = resource.getrlimit(resource.RLIMIT_MSGQUEUE)
+    limits["rlimit_msgqueue"] = None if soft == resource.RLIM_INFINITY else soft
+    limits["dev_shm_free"] = _free_bytes("/dev/shm")
+    limits["dev_mqueue_mounted"] = os.path.ismount("/dev/mqueue")
+    return limits
+
+
+def _free_bytes(path: str) -> int | None:
+    try:
+        stat = os.statvfs(path)
+    except OSError:
+        return None
+    return stat.f_bavail * stat.f_frsize
+
+
+def _cpu_model() -> str:
+    text = _read("/proc/cpuinfo") or ""
+    match = re.search(r"^model name\s*:\s*(.+)$", text, re.MULTILINE)
+    return match.group(1).strip() if match else platform.processor() or "unknown"
+
+
+def _smt() -> bool | None:
+    active = _read("/sys/devices/system/cpu/smt/active")
+    return None if active is None else active == "1"
+
+
+def _virtualization() -> str:
+    cpuinfo = _read("/proc/cpuinfo") or ""
+    if "hypervisor" not in cpuinfo:
+        return "none"
+    vendor = _read("/sys/class/dmi/id/sys_vendor") or _read("/sys/hypervisor/type")
+    return vendor or "virtualised (unknown hypervisor)"
+
+
+def _packages() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def machine_name() -> str:
+    """The folder name results are stored under: the host name, made safe for a path."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", socket.gethostname()).strip("-.")
+    return name or "unknown-host"
+
+
+def fingerprint() -> dict[str, Any]:
+    """What a reader needs to know about the machine to interpret (or distrust) the numbers."""
+    return {
+        "name": machine_name(),
+        "cpu_model": _cpu_model(),
+        "cores": os.cpu_count(),
+        "usable_cpus": sorted(os.sched_getaffinity(0)),
+        "smt": _smt(),
+        "kernel": platform.release(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "virtualization": _virtualization(),
+        "clocksource": _read("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
+        "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "limits": read_limits(),
+        "packages": _packages(),
+    }
+
+
+def load_snapshot() -> dict[str, Any]:
+    """The machine's load at one moment: recorded before and after every cell to expose noisy neighbours."""
+    load1, load5, _ = os.getloadavg()
+    running = None
+    stat = _read("/proc/stat") or ""
+    match = re.search(r"^procs_running\s+(\d+)$", stat, re.MULTILINE)
+    if match:
+        # procs_running counts ipcbench's own runner too.
+        running = int(match.group(1))
+    return {"loadavg_1m": load1, "loadavg_5m": load5, "procs_running": running, "cpu_mhz": _cpu_mhz()}
+
+
+def _cpu_mhz() -> list[float] | None:
+    values = []
+    for cpu in sorted(os.sched_getaffinity(0)):
+        khz = _read_int(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_cur_freq")
+        if khz is None:
+            return None
+        values.append(khz / 1000)
+    return values

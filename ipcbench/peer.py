@@ -1,0 +1,187 @@
+"""The two measuring processes of a run, forked from the runner, and how the runner waits for them.
+
+Children are forked (not spawned): they inherit the already-imported modules and the transport object, so
+a fresh pair costs a millisecond or two instead of a Python start-up. Each child:
+
+* asks the kernel to SIGKILL it if the runner dies (``PR_SET_PDEATHSIG``), so a spinning orphan can never
+  burn a core after a crash; ignores SIGINT (the runner owns Ctrl-C and kills its children itself);
+* turns off the garbage collector (a collection pause would land in the samples);
+* pins itself to its CPU if placement asks for it, opens its endpoint, runs its side of the workload, and
+  writes one pickled report to its result pipe, then ``os._exit``s (never returning into runner code).
+
+The runner waits with ``select`` on the result pipes (blocking, never polling, so the measuring pair has
+the machine's cores to itself) until both have reported, one has failed, or the deadline has passed; then
+it kills and reaps whatever is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import os
+import pickle
+import selectors
+import signal
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipcbench.errors import PeerError
+from ipcbench.faults import Fault, FaultySender
+from ipcbench.transports.base import Transport
+from ipcbench.workloads import INITIATORS, PEERS, Job
+
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Child:
+    role: str
+    pid: int
+    result_fd: int
+    data: bytearray = field(default_factory=bytearray)
+    report: dict[str, Any] | None = None
+    status: int | None = None
+
+
+def _die_with_parent(parent: int) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def current_cpu() -> int | None:
+    """The CPU this process last ran on (field 39 of /proc/self/stat)."""
+    try:
+        return int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[36])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _child_main(role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None,
+                fault: Fault | None) -> dict[str, Any]:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.disable()
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    sync_r, sync_w = sync
+    endpoint = transport.open(role)
+    if fault is not None and fault.role == role:
+        endpoint = FaultySender(endpoint, fault)  # type: ignore[assignment]
+    clock = getattr(transport, "clock", None) or time.perf_counter_ns
+    cpu_clock = getattr(transport, "cpu_clock", None) or time.process_time_ns
+    try:
+        if role == "initiator":
+            os.close(sync_w)
+            report = INITIATORS[job.workload](endpoint, job, sync_r, clock, cpu_clock)
+        else:
+            os.close(sync_r)
+            report = PEERS[job.workload](endpoint, job, sync_w, cpu_clock)
+    finally:
+        endpoint.close()
+    return {**report, "cpu": current_cpu()}
+
+
+def spawn(role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None,
+          fault: Fault | None) -> Child:
+    """Fork one measuring process; the runner keeps the read end of its result pipe."""
+    result_r, result_w = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which never returns
+        code = 0
+        try:
+            os.close(result_r)
+            _die_with_parent(parent)
+            report: dict[str, Any] = {"ok": True, **_child_main(role, transport, job, sync, cpu, fault)}
+        except BaseException as exc:
+            code = 1
+            report = {"ok": False, "error": _describe(exc), "traceback": traceback.format_exc(limit=8)}
+        try:
+            with os.fdopen(result_w, "wb") as out:
+                pickle.dump(report, out)
+        finally:
+            os._exit(code)
+    os.close(result_w)
+    return Child(role, pid, result_r)
+
+
+def _describe(exc: BaseException) -> str:
+    name = type(exc).__name__
+    return f"{name}: {exc}" if str(exc) else name
+
+
+def wait_all(children: list[Child], timeout_s: float) -> None:
+    """Collect every child's report; raise ``PeerError`` on failure, death or timeout. Always reaps."""
+    try:
+        _collect(children, time.monotonic() + timeout_s, timeout_s)
+    finally:
+        kill_all(children)
+
+
+def _collect(children: list[Child], deadline: float, timeout_s: float) -> None:
+    with selectors.DefaultSelector() as selector:
+        for child in children:
+            selector.register(child.result_fd, selectors.EVENT_READ, child)
+        pending = len(children)
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PeerError(f"timed out after {timeout_s:g} s: {_waiting_for(children)} did not finish "
+                                "(hung, or far slower than calibrated)")
+            for key, _ in selector.select(remaining):
+                child: Child = key.data
+                chunk = os.read(child.result_fd, 1 << 20)
+                if chunk:
+                    child.data += chunk
+                    continue
+                selector.unregister(child.result_fd)
+                pending -= 1
+                _finish(child)
+
+
+def _waiting_for(children: list[Child]) -> str:
+    names = [child.role for child in children if child.report is None]
+    return " and ".join(names) or "a child"
+
+
+def _finish(child: Child) -> None:
+    """The child closed its result pipe: decode its report, or explain how it died."""
+    os.close(child.result_fd)
+    child.result_fd = -1
+    try:
+        child.report = pickle.loads(child.data) if child.data else None
+    except Exception:
+        child.report = None
+    if child.report is None:
+        _, status = os.waitpid(child.pid, 0)
+        child.status = status
+        raise PeerError(f"the {child.role} process died without a report ({_exit_text(status)})")
+    if not child.report.get("ok"):
+        raise PeerError(f"{child.role}: {child.report.get('error')}")
+
+
+def _exit_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        return f"killed by {signal.Signals(number).name}"
+    return f"exit status {os.waitstatus_to_exitcode(status)}"
+
+
+def kill_all(children: list[Child]) -> None:
+    """SIGKILL and reap every child still alive; close result pipes. Idempotent."""
+    for child in children:
+        if child.status is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                child.status = os.waitpid(child.pid, 0)[1]
+        if child.result_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(child.result_fd)
+            child.result_fd = -1

@@ -1,0 +1,139 @@
+"""Profiles and filters -> the list of cells to measure, and the options a run is made of.
+
+A *cell* is one (transport, variant, workload, size). Cells are ordered size by size, and within a size
+every mechanism in turn, so a slow drift of the machine touches all mechanisms alike instead of whichever
+happened to run last.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ipcbench.errors import InputError
+from ipcbench.transports import all_pairs, label, resolve
+from ipcbench.units import parse_sizes
+from ipcbench.workloads import WORKLOADS
+
+KIB, MIB = 1 << 10, 1 << 20
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named trade-off between time and confidence."""
+
+    name: str
+    sizes: tuple[int, ...]
+    repeats: int  # independent runs per cell, each with a fresh process pair
+    budget_s: float  # target measured time of one run; message counts are calibrated to it
+    description: str
+
+
+PROFILES = {
+    p.name: p
+    for p in (
+        Profile("quick", (64, 4 * KIB, MIB), 3, 0.02, "CI smoke run: 3 sizes, 3 runs per cell (~20 s)"),
+        Profile("default", (64, 512, 4 * KIB, 64 * KIB, MIB, 16 * MIB), 5, 0.05,
+                "6 sizes from 64 B to 16 MiB, 5 runs per cell (~2 min)"),
+        Profile("full", (64, 256, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB), 10, 0.2,
+                "10 sizes, 10 runs per cell, longer runs (~15 min)"),
+    )
+}
+PINS = ("auto", "cross", "same", "none")
+
+
+@dataclass(frozen=True)
+class Cell:
+    transport: str
+    variant: str | None
+    workload: str
+    size: int
+
+    @property
+    def mechanism(self) -> str:
+        return label(self.transport, self.variant)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything ``ipcbench run`` needs; built by the CLI or directly by tests."""
+
+    profile: str = "default"
+    transports: tuple[tuple[str, str | None], ...] = ()
+    sizes: tuple[int, ...] = ()
+    workloads: tuple[str, ...] = WORKLOADS
+    repeats: int = 0  # 0: the profile's
+    budget_s: float = 0.0  # 0: the profile's
+    pin: str = "auto"
+    label: str | None = None
+    output: Path = Path("results")
+    machine_name: str | None = None
+    timeout_s: float = 60.0
+    min_messages: int = 10
+    max_messages: int = 200_000
+    verify_every: int = 16
+    fault: str | None = field(default_factory=lambda: os.environ.get("IPCBENCH_INJECT_FAULT"))
+
+
+def build_options(profile: str = "default", transports: str | None = None, sizes: str | None = None,
+                  workloads: str | None = None, **kwargs: object) -> RunOptions:
+    """Parse user words into a complete ``RunOptions`` (``InputError`` on anything wrong)."""
+    if profile not in PROFILES:
+        raise InputError(f"unknown profile {profile!r}: choose from {', '.join(PROFILES)}")
+    chosen = PROFILES[profile]
+    pairs = tuple(resolve(transports.split(","))) if transports else tuple(all_pairs())
+    size_list = parse_sizes(sizes) if sizes else chosen.sizes
+    names = tuple(w.strip() for w in workloads.split(",") if w.strip()) if workloads else WORKLOADS
+    for name in names:
+        if name not in WORKLOADS:
+            raise InputError(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
+    if not names:
+        raise InputError("no workloads given")
+    options = RunOptions(profile=profile, transports=pairs, sizes=size_list, workloads=names)
+    options = replace(options, **{k: v for k, v in kwargs.items() if v is not None})  # type: ignore[arg-type]
+    return finalise(options)
+
+
+def finalise(options: RunOptions) -> RunOptions:
+    """Fill the profile's defaults and check the numbers."""
+    profile = PROFILES[options.profile]
+    options = replace(
+        options,
+        transports=options.transports or tuple(all_pairs()),
+        sizes=options.sizes or profile.sizes,
+        repeats=options.repeats or profile.repeats,
+        budget_s=options.budget_s or profile.budget_s,
+    )
+    if options.repeats < 1:
+        raise InputError(f"--repeats must be at least 1, got {options.repeats}")
+    if options.pin not in PINS:
+        raise InputError(f"unknown --pin {options.pin!r}: choose from {', '.join(PINS)}")
+    if options.timeout_s <= 0:
+        raise InputError("--timeout must be positive")
+    if options.budget_s <= 0:
+        raise InputError("--budget must be positive")
+    return options
+
+
+def cells(options: RunOptions) -> list[Cell]:
+    return [
+        Cell(name, variant, workload, size)
+        for size in options.sizes
+        for workload in options.workloads
+        for name, variant in options.transports
+    ]
+
+
+def placement(pin: str) -> tuple[int | None, int | None, str]:
+    """(initiator CPU, peer CPU, placement label) for a ``--pin`` choice on this machine."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if pin == "auto":
+        pin = "cross" if len(cpus) >= 2 else "same"
+    if pin == "cross":
+        if len(cpus) < 2:
+            raise InputError("--pin cross needs two usable CPUs; this process may use only one")
+        return cpus[0], cpus[1], "cross-core"
+    if pin == "same":
+        return cpus[0], cpus[0], "same-core"
+    return None, None, "unpinned"

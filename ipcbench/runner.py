@@ -1,0 +1,261 @@
+"""Runs every cell of a plan with real peer processes and saves the result file after each one.
+
+For each cell: skip it (with the reason and the setting that would allow it) if the mechanism cannot
+carry the size here; otherwise calibrate the message count to the time budget, then measure ``repeats``
+independent runs. Every run creates its own kernel objects, forks a fresh initiator and peer, waits for
+them with a deadline, and destroys the objects in a ``finally``. A failing run fails its cell with the
+reason and the next cell goes on. Ctrl-C (or SIGTERM) stops the run, kills the children, removes the
+objects and saves the file marked ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ipcbench import __version__, machine, stats, store
+from ipcbench.errors import PeerError
+from ipcbench.faults import Fault
+from ipcbench.ledger import Ledger, clean
+from ipcbench.peer import Child, kill_all, spawn, wait_all
+from ipcbench.plan import Cell, RunOptions, cells, placement
+from ipcbench.transports import REGISTRY, ChannelSpec
+from ipcbench.workloads import Job
+
+KIB = 1 << 10
+CALIBRATION_TARGET_S = 0.004
+Progress = Callable[[str, int, int, Cell, dict[str, Any] | None], None]
+
+
+def ring_slots(size: int) -> int:
+    """Messages in flight per direction for ring and queue mechanisms: about 256 KiB, 2 to 64 slots."""
+    return max(2, min(64, (256 * KIB) // size))
+
+
+class Runner:
+    """Measures the cells of one ``RunOptions`` into one result file."""
+
+    def __init__(self, options: RunOptions, progress: Progress | None = None) -> None:
+        self.options = options
+        self.progress = progress or (lambda *args: None)
+        self.ledger = Ledger()
+        self.fault = Fault.parse(options.fault)
+        self.initiator_cpu, self.peer_cpu, self.placement = placement(options.pin)
+        self.limits: dict[str, Any] = {}
+        self.cleaned: list[str] = []
+
+    # ---- the run ------------------------------------------------------------------------------------
+
+    def run(self, path: Path | None = None) -> tuple[dict[str, Any], Path]:
+        """Measure every cell; the file at the returned path is valid after every cell."""
+        self.cleaned = clean(self.ledger.directory)
+        document = self._new_document()
+        path = path or store.result_path(self.options.output, document["machine"]["name"], self.options.label)
+        store.ensure_writable(path.parent)
+        store.save(document, path)
+        plan = cells(self.options)
+        try:
+            for index, cell in enumerate(plan):
+                self.progress("start", index, len(plan), cell, None)
+                result = self.measure_cell(cell)
+                document["cells"].append(result)
+                store.save(document, path)
+                self.progress("done", index, len(plan), cell, result)
+            document["status"] = "complete"
+        except BaseException:
+            document["status"] = "interrupted"
+            raise
+        finally:
+            document["finished"] = store.now_utc()
+            store.save(document, path)
+        return document, path
+
+    def _new_document(self) -> dict[str, Any]:
+        fingerprint = machine.fingerprint()
+        if self.options.machine_name:
+            fingerprint["name"] = self.options.machine_name
+        self.limits = fingerprint["limits"]
+        config = {k: v for k, v in asdict(self.options).items() if k not in ("output", "fault", "machine_name")}
+        config.update(
+            transports=[f"{n}/{v}" if v else n for n, v in self.options.transports],
+            placement=self.placement,
+            pinning={"initiator_cpu": self.initiator_cpu, "peer_cpu": self.peer_cpu},
+            harness_overhead_ns=harness_overhead(),
+            clock="time.perf_counter_ns (CLOCK_MONOTONIC)",
+            cpu_clock="time.process_time_ns (CLOCK_PROCESS_CPUTIME_ID)",
+            gc="disabled in measuring processes",
+            fault_injected=self.options.fault,
+        )
+        return {
+            "schema_version": store.SCHEMA_VERSION,
+            "ipcbench_version": __version__,
+            "created": store.now_utc(),
+            "finished": None,
+            "label": self.options.label,
+            "status": "running",
+            "run_id": secrets.token_hex(6),
+            "machine": fingerprint,
+            "config": config,
+            "objects_cleaned_at_start": self.cleaned,
+            "cells": [],
+        }
+
+    # ---- one cell -----------------------------------------------------------------------------------
+
+    def measure_cell(self, cell: Cell) -> dict[str, Any]:
+        base: dict[str, Any] = {"transport": cell.transport, "variant": cell.variant, "workload": cell.workload,
+                                "size": cell.size, "status": "ok", "reason": None, "remedy": None}
+        transport = REGISTRY[cell.transport]
+        blocked = transport.unavailable()
+        skip = transport.skip_reason(cell.size, self.limits)
+        if blocked is not None:
+            return {**base, "status": "skipped", "reason": blocked}
+        if skip is not None:
+            return {**base, "status": "skipped", "reason": skip.reason, "remedy": skip.remedy}
+        load_before = machine.load_snapshot()
+        started = store.now_utc()
+        try:
+            count = self.calibrate(cell)
+            runs = [self.measure_run(cell, count, warmup_for(count)) for _ in range(self.options.repeats)]
+        except (PeerError, OSError, ValueError) as exc:
+            return {**base, "status": "failed", "reason": str(exc), "started": started,
+                    "load": {"before": load_before, "after": machine.load_snapshot()}}
+        summary = summarise(cell, runs)
+        return {**base, **summary, "started": started, "finished": store.now_utc(),
+                "load": {"before": load_before, "after": machine.load_snapshot()}}
+
+    def calibrate(self, cell: Cell) -> int:
+        """Messages per run so that one run measures for about ``budget_s`` (clamped to the bounds)."""
+        low, high = self.options.min_messages, self.options.max_messages
+        count = min(high, max(low, 16))
+        while True:
+            run = self.measure_run(cell, count, warmup=2)
+            elapsed_s = max(run["elapsed_ns"], 1) / 1e9
+            if elapsed_s >= CALIBRATION_TARGET_S or count >= high:
+                break
+            count = min(high, int(count * max(2.0, 1.2 * CALIBRATION_TARGET_S / elapsed_s)))
+        per_message_s = elapsed_s / count
+        return int(min(high, max(low, self.options.budget_s / per_message_s)))
+
+    def measure_run(self, cell: Cell, count: int, warmup: int) -> dict[str, Any]:
+        """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
+        same_core = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
+        spec = ChannelSpec(cell.size, cell.variant, ring_slots(cell.size), same_core)
+        transport = REGISTRY[cell.transport](spec)
+        job = Job(cell.workload, cell.size, warmup, count, secrets.randbits(32), self.options.verify_every)
+        children: list[Child] = []
+        sync = os.pipe()
+        try:
+            transport.create(self.ledger)
+            params = transport.params()
+            children.append(spawn("peer", transport, job, sync, self.peer_cpu, self.fault))
+            children.append(spawn("initiator", transport, job, sync, self.initiator_cpu, self.fault))
+            transport.release_parent()
+            for fd in sync:
+                os.close(fd)
+            sync = ()
+            wait_all(children, self.options.timeout_s)
+        finally:
+            kill_all(children)
+            for fd in sync:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            transport.destroy()
+        initiator, peer = children[1].report or {}, children[0].report or {}
+        return run_record(cell, count, initiator, peer, params)
+
+
+def warmup_for(count: int) -> int:
+    return max(2, min(1000, count // 10))
+
+
+def run_record(cell: Cell, count: int, initiator: dict[str, Any], peer: dict[str, Any],
+               params: dict[str, Any]) -> dict[str, Any]:
+    """The per-run summary stored in the file (raw samples travel separately, under ``_samples``)."""
+    elapsed = max(int(initiator["elapsed_ns"]), 1)
+    record: dict[str, Any] = {
+        "messages": count,
+        "elapsed_ns": elapsed,
+        "msgs_per_s": count * 1e9 / elapsed,
+        "bytes_per_s": count * cell.size * 1e9 / elapsed,
+        "cpu_ns_per_msg": {
+            f"{role}{suffix}": side[f"cpu{suffix}_ns"] / count
+            for role, side in (("initiator", initiator), ("peer", peer))
+            for suffix in ("", "_user", "_sys")
+        },
+        "cpus": {"initiator": initiator.get("cpu"), "peer": peer.get("cpu")},
+        "params": params,
+    }
+    if cell.workload == "pingpong":
+        samples = np.frombuffer(initiator["samples"], dtype=np.int64)
+        record["_samples"] = samples
+        record["p50_ns"], record["p99_ns"] = (float(v) for v in np.percentile(samples, [50, 99]))
+    return record
+
+
+def summarise(cell: Cell, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Cell figures from its runs: percentiles from all raw samples, intervals across runs."""
+    rates = [run["bytes_per_s"] for run in runs]
+    throughput = {
+        "bytes_per_s": float(np.mean(rates)),
+        "msgs_per_s": float(np.mean([run["msgs_per_s"] for run in runs])),
+        "ci95_bytes_per_s": stats.mean_ci(rates),
+        "ci95_msgs_per_s": stats.mean_ci([run["msgs_per_s"] for run in runs]),
+    }
+    cpu_keys = runs[0]["cpu_ns_per_msg"].keys()
+    summary: dict[str, Any] = {
+        "latency_ns": None,
+        "throughput": throughput,
+        "cpu_ns_per_msg": {key: float(np.mean([run["cpu_ns_per_msg"][key] for run in runs])) for key in cpu_keys},
+        "messages": int(sum(run["messages"] for run in runs)),
+        "histogram": None,
+        "params": runs[0]["params"],
+    }
+    stability_basis = rates
+    if cell.workload == "pingpong":
+        samples = np.concatenate([run.pop("_samples") for run in runs])
+        run_p50s = [run["p50_ns"] for run in runs]
+        summary["latency_ns"] = stats.latency_summary(samples, run_p50s)
+        summary["histogram"] = stats.encode_histogram(samples)
+        stability_basis = run_p50s
+    for run in runs:
+        run.pop("params", None)
+    cv = stats.coefficient_of_variation(stability_basis)
+    summary.update(runs=runs, cv=cv, unstable=bool(cv is not None and cv > stats.UNSTABLE_CV))
+    return summary
+
+
+def harness_overhead(iterations: int = 20_000) -> dict[str, float]:
+    """What the harness itself costs per timed round trip, measured like hyperfine calibrates its shell:
+    the clock read pair, and the pingpong loop over a do-nothing endpoint (call and check overhead)."""
+    from ipcbench.payload import Payload
+    from ipcbench.transports.base import Endpoint
+    from ipcbench.workloads import _pingpong
+
+    clock = time.perf_counter_ns
+    start = clock()
+    for _ in range(iterations):
+        clock()
+    timer_ns = (clock() - start) / iterations
+    payload = Payload(64, 0)
+    received = bytearray(64)
+    loopback: list[Any] = [None]
+
+    def send(view: Any) -> None:
+        loopback[0] = view
+
+    def recv_into(view: Any) -> None:
+        view[:] = loopback[0]
+
+    endpoint = Endpoint(send, recv_into, lambda: None, {})
+    samples = np.zeros(iterations, dtype=np.int64)
+    _pingpong(endpoint, payload, received, 0, iterations, samples, clock)  # type: ignore[arg-type]
+    return {"timer_ns": timer_ns, "loop_p50_ns": float(np.median(samples))}

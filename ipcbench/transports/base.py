@@ -1,0 +1,181 @@
+"""The transport interface: how a mechanism makes its kernel objects and how each process talks over them.
+
+A transport is a small class in two halves:
+
+* The **creation side** runs once per run in the runner process. ``create(ledger)`` makes the kernel
+  objects (exclusive create, mode 0600, unpredictable names or keys, each recorded in the runner's ledger
+  before it exists), ``release_parent()`` drops the runner's copies of handles the children inherited (so a
+  dead peer shows up as end-of-file instead of a hang), and ``destroy()`` removes everything. ``destroy`` is
+  idempotent and always runs in a ``finally``.
+* The **endpoint side** runs in a peer process forked from the runner: ``open(role)`` attaches to the objects
+  and returns an ``Endpoint`` for ``"initiator"`` or ``"peer"``. The initiator sends on the forward
+  direction and receives on the back direction; the peer does the opposite.
+
+An endpoint's hot path is ``send(view)`` and ``recv_into(view)``: whole messages, preallocated buffers, no
+allocation per message where the library allows it (the SysV and POSIX queue libraries return a new bytes
+object per receive; that copy is part of what a Python user of those libraries pays, and is labelled so).
+``handles()`` exposes the raw identifiers (fds, keys, names, mapped segment) so that a compiled tier can
+run the same loops over the same objects.
+
+A transport also says, before anything is created, whether this machine can carry a message size at all
+(``skip_reason``): a size above a queue's kernel limit is skipped with the sysctl that would allow it, never
+clamped or chunked.
+"""
+
+from __future__ import annotations
+
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ipcbench.ledger import Ledger
+
+Buffer = Any  # a writable bytes-like object (bytearray or memoryview of one)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Why a size cannot be carried here, and what would allow it."""
+
+    reason: str
+    remedy: str | None = None
+
+    def text(self) -> str:
+        return self.reason if self.remedy is None else f"{self.reason}; to allow it: {self.remedy}"
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """What one run needs from a channel."""
+
+    size: int  # bytes per message
+    variant: str | None  # "sem" or "spin" for shared memory, None elsewhere
+    slots: int  # messages that may be in flight in one direction (ring slots, queue depth)
+    same_core: bool = False  # both processes on one CPU: a spinning waiter must yield
+
+
+class Endpoint:
+    """One process's end of a channel. ``send`` and ``recv_into`` are plain attributes (often closures over
+    local state, which Python calls faster than bound methods reading ``self``)."""
+
+    send: Callable[[Buffer], None]
+    recv_into: Callable[[Buffer], None]
+
+    def __init__(self, send: Callable[[Buffer], None], recv_into: Callable[[Buffer], None],
+                 close: Callable[[], None], handles: dict[str, Any]) -> None:
+        self.send = send
+        self.recv_into = recv_into
+        self._close = close
+        self._handles = handles
+        self._closed = False
+
+    def handles(self) -> dict[str, Any]:
+        """The raw kernel handles behind this endpoint (for a compiled tier over the same objects)."""
+        return dict(self._handles)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def __enter__(self) -> Endpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Transport(ABC):
+    """Base class of every mechanism; see the module docstring for the life cycle."""
+
+    name: ClassVar[str]
+    variants: ClassVar[tuple[str | None, ...]] = (None,)
+    summary: ClassVar[str]
+    # How a waiting side waits, per variant: "block" (sleeps in the kernel) or "spin" (polls memory).
+    waits: ClassVar[dict[str | None, str]] = {None: "block"}
+
+    def __init__(self, spec: ChannelSpec) -> None:
+        self.spec = spec
+        self._ledger: Ledger | None = None
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why this mechanism cannot run on this machine at all, or None."""
+        return None
+
+    @classmethod
+    def skip_reason(cls, size: int, limits: dict[str, Any]) -> Skip | None:
+        """Why ``size`` cannot be carried with these kernel limits, or None."""
+        return None
+
+    @abstractmethod
+    def create(self, ledger: Ledger) -> None:
+        """Make the kernel objects (runner side)."""
+
+    def release_parent(self) -> None:
+        """Drop the runner's copies of handles that the forked children now hold."""
+
+    @abstractmethod
+    def destroy(self) -> None:
+        """Remove every object ``create`` made; idempotent, safe after a partial ``create``."""
+
+    @abstractmethod
+    def open(self, role: str) -> Endpoint:
+        """Attach to the objects from a forked child; ``role`` is ``"initiator"`` or ``"peer"``."""
+
+    def params(self) -> dict[str, Any]:
+        """Settings that shaped the measurement, recorded in the cell (buffer sizes, depth, wait mode)."""
+        return {"wait": self.wait_mode(), "slots": self.spec.slots}
+
+    def wait_mode(self) -> str:
+        mode = self.waits.get(self.spec.variant, "block")
+        return "spin+yield" if mode == "spin" and self.spec.same_core else mode
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
+
+    # Helpers shared by the mechanisms.
+    def _track(self, ledger: Ledger, kind: str, identifier: str) -> None:
+        self._ledger = ledger
+        ledger.add(kind, identifier)
+
+    def _untrack(self, kind: str, identifier: str) -> None:
+        if self._ledger is not None:
+            self._ledger.discard(kind, identifier)
+
+
+def random_name() -> str:
+    """An unpredictable POSIX object name that still says whose it is."""
+    import os
+
+    return f"/ipcbench-{os.getpid()}-{secrets.token_hex(8)}"
+
+
+def random_key() -> int:
+    """An unpredictable SysV key (never 0, which is IPC_PRIVATE)."""
+    return secrets.randbelow(0x7FFFFFFE) + 1
+
+
+def directions(role: str) -> tuple[int, int]:
+    """(send direction, receive direction): 0 is initiator -> peer, 1 is peer -> initiator."""
+    if role == "initiator":
+        return 0, 1
+    if role == "peer":
+        return 1, 0
+    raise ValueError(f"unknown role {role!r}")
+
+
+def create_exclusive(make: Callable[[], Any], exists: type[BaseException] | tuple[type[BaseException], ...],
+                     attempts: int = 16) -> Any:
+    """Call ``make`` (which picks a fresh random name each time) until it does not collide."""
+    for _ in range(attempts - 1):
+        try:
+            return make()
+        except exists:
+            continue
+    return make()

@@ -1,0 +1,80 @@
+"""Endpoints over file descriptors and stream sockets, shared by pipe, FIFO, Unix and TCP transports.
+
+Byte streams have no message boundaries, so ``send`` writes until the whole message is out and
+``recv_into`` reads until the whole message is in: partial reads and writes are handled, never ignored. The
+first read or write goes straight into the caller's buffer; only a partial one slices (rare for small
+messages, negligible next to the copy for large ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from typing import Any
+
+from ipcbench.errors import PeerError
+from ipcbench.transports.base import Buffer, Endpoint
+
+
+def fd_endpoint(read_fd: int, write_fd: int, handles: dict[str, Any]) -> Endpoint:
+    """An endpoint that reads one fd and writes another (pipes, FIFOs)."""
+    write, readv = os.write, os.readv
+
+    def send(view: Buffer) -> None:
+        written = write(write_fd, view)
+        if written != len(view):
+            _write_rest(write_fd, view, written)
+
+    def recv_into(view: Buffer) -> None:
+        got = readv(read_fd, (view,))
+        if got != len(view):
+            _read_rest(read_fd, view, got)
+
+    def close() -> None:
+        for fd in {read_fd, write_fd}:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    return Endpoint(send, recv_into, close, handles)
+
+
+def _write_rest(fd: int, view: Buffer, written: int) -> None:
+    rest = memoryview(view)
+    while written < len(rest):
+        written += os.write(fd, rest[written:])
+
+
+def _read_rest(fd: int, view: Buffer, got: int) -> None:
+    rest = memoryview(view)
+    while got < len(rest):
+        if got == 0:
+            raise PeerError("the other side closed the channel (end of file)")
+        n = os.readv(fd, (rest[got:],))
+        if n == 0:
+            raise PeerError("the other side closed the channel (end of file)")
+        got += n
+
+
+def socket_endpoint(sock: socket.socket, handles: dict[str, Any]) -> Endpoint:
+    """An endpoint over one connected stream socket (Unix or TCP)."""
+    sendall, recv_into_ = sock.sendall, sock.recv_into
+    waitall = socket.MSG_WAITALL
+
+    def recv_into(view: Buffer) -> None:
+        got = recv_into_(view, 0, waitall)
+        if got != len(view):
+            _recv_rest(sock, view, got)
+
+    return Endpoint(sendall, recv_into, sock.close, handles)
+
+
+def _recv_rest(sock: socket.socket, view: Buffer, got: int) -> None:
+    rest = memoryview(view)
+    while got < len(rest):
+        if got == 0:
+            raise PeerError("the other side closed the connection")
+        n = sock.recv_into(rest[got:], 0, socket.MSG_WAITALL)
+        if n == 0:
+            raise PeerError("the other side closed the connection")
+        got += n

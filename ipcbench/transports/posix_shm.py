@@ -1,0 +1,98 @@
+"""POSIX shared memory (``shm_open`` + ``mmap``), with POSIX named semaphores or spinning as the wait."""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+from typing import Any
+
+import posix_ipc
+
+from ipcbench.ledger import Ledger
+from ipcbench.transports.base import Endpoint, Transport, random_name
+from ipcbench.transports.shm_ring import ring_endpoint, segment_size
+
+
+def create_posix(ledger: Ledger, kind: str, make: Any, **kwargs: Any) -> Any:
+    """Create a POSIX object with ``O_CREX`` under a fresh random name, recorded in the ledger first."""
+    for attempt in range(16):
+        name = random_name()
+        ledger.add(kind, name)
+        try:
+            return make(name, posix_ipc.O_CREX, mode=0o600, **kwargs)
+        except posix_ipc.ExistentialError:
+            ledger.discard(kind, name)
+            if attempt == 15:
+                raise
+        except BaseException:
+            ledger.discard(kind, name)
+            raise
+    raise AssertionError("unreachable")
+
+
+def unlink_posix(ledger: Ledger | None, kind: str, obj: Any) -> None:
+    with contextlib.suppress(posix_ipc.ExistentialError):
+        obj.unlink()
+    if ledger is not None:
+        ledger.discard(kind, obj.name)
+
+
+class PosixShmTransport(Transport):
+    """One ``/dev/shm`` object holding both rings; ``sem`` adds four POSIX named semaphores."""
+
+    name = "posix-shm"
+    variants = ("sem", "spin")
+    summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
+    waits = {"sem": "block", "spin": "spin"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._shm: Any = None
+        self._sems: list[Any] = []
+
+    def create(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        size = segment_size(self.spec)
+        self._shm = create_posix(ledger, "posix-shm", posix_ipc.SharedMemory, size=size)
+        try:
+            # Reserve the pages now: on a full /dev/shm this fails here with ENOSPC, instead of a peer
+            # dying of SIGBUS on its first write.
+            os.posix_fallocate(self._shm.fd, 0, size)
+        finally:
+            self._shm.close_fd()
+        if self.spec.variant == "sem":
+            for _direction in range(2):
+                for initial in (0, self.spec.slots):  # (filled, free)
+                    self._sems.append(
+                        create_posix(ledger, "posix-sem", posix_ipc.Semaphore, initial_value=initial)
+                    )
+
+    def destroy(self) -> None:
+        sems, self._sems = self._sems, []
+        for sem in sems:
+            unlink_posix(self._ledger, "posix-sem", sem)
+            sem.close()
+        shm, self._shm = self._shm, None
+        if shm is not None:
+            unlink_posix(self._ledger, "posix-shm", shm)
+
+    def open(self, role: str) -> Endpoint:
+        shm = posix_ipc.SharedMemory(self._shm.name)
+        mapping = mmap.mmap(shm.fd, shm.size)
+        shm.close_fd()
+        mv = memoryview(mapping)
+        sems = [posix_ipc.Semaphore(sem.name) for sem in self._sems]
+        pairs = [(sems[0], sems[1]), (sems[2], sems[3])] if sems else None
+
+        def close() -> None:
+            mv.release()
+            mapping.close()
+            for sem in sems:
+                sem.close()
+
+        handles = {"shm_name": self._shm.name, "sem_names": [s.name for s in sems]}
+        return ring_endpoint(mv, self.spec, role, pairs, close, handles)
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "segment_bytes": segment_size(self.spec)}

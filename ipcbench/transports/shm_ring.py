@@ -1,0 +1,136 @@
+"""The ring of message slots that both shared-memory transports lay out in their segment.
+
+Layout: a 256-byte header of four int64 counters, each on its own cache line (messages published and
+messages consumed, per direction), then for each direction ``slots`` message slots of ``size`` bytes
+(rounded up to 64). A message is copied from the sender's buffer into a slot and from the slot into the
+receiver's buffer: both copies are part of every measurement, as with every other mechanism.
+
+How a side waits is the variant:
+
+* ``spin``: poll the other side's counter in a tight loop (no kernel call per message; burns a core). On
+  one shared core the loop calls ``sched_yield()``, or the "latency" would be the scheduler's time slice.
+* ``sem``: two counting semaphores per direction (free slots, filled slots); a waiting side sleeps in the
+  kernel and is woken by the other side's post, exactly as a pipe reader is.
+
+Ordering: a sender copies the payload, then publishes the counter; on x86 (TSO) stores become visible in
+program order and each copy and store is a separate C call the compiler cannot reorder. Semaphore calls
+are full barriers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from ipcbench.transports.base import Buffer, ChannelSpec, Endpoint, directions
+
+HEADER = 256
+ALIGN = 64
+
+
+def slot_stride(size: int) -> int:
+    return (size + ALIGN - 1) // ALIGN * ALIGN
+
+
+def segment_size(spec: ChannelSpec) -> int:
+    """Bytes of a segment holding the header and both directions' rings."""
+    return HEADER + 2 * spec.slots * slot_stride(spec.size)
+
+
+def _slots(mv: memoryview, spec: ChannelSpec, direction: int) -> list[memoryview]:
+    stride = slot_stride(spec.size)
+    start = HEADER + direction * spec.slots * stride
+    return [mv[start + i * stride : start + i * stride + spec.size] for i in range(spec.slots)]
+
+
+def ring_endpoint(mv: memoryview, spec: ChannelSpec, role: str, semaphores: list[tuple[Any, Any]] | None,
+                  close: Callable[[], None], handles: dict[str, Any]) -> Endpoint:
+    """An endpoint over a mapped segment. ``semaphores[d]`` is ``(filled, free)`` for direction d; None
+    selects the spinning variant."""
+    out, into = directions(role)
+    counters = mv[:HEADER].cast("q")
+    out_slots, in_slots = _slots(mv, spec, out), _slots(mv, spec, into)
+    if semaphores is None:
+        send, recv_into = _spin_pair(counters, out, into, out_slots, in_slots, spec)
+    else:
+        send, recv_into = _sem_pair(semaphores[out], semaphores[into], out_slots, in_slots)
+
+    def release() -> None:
+        for view in (*out_slots, *in_slots, counters):
+            view.release()
+        close()
+
+    return Endpoint(send, recv_into, release, handles)
+
+
+def _spin_pair(counters: memoryview, out: int, into: int, out_slots: list[memoryview],
+               in_slots: list[memoryview], spec: ChannelSpec) -> tuple[Callable[[Buffer], None], ...]:
+    depth = spec.slots
+    out_published, out_consumed = 16 * out, 16 * out + 8
+    in_published, in_consumed = 16 * into, 16 * into + 8
+    sent = counters[out_published]
+    received = counters[in_consumed]
+    relax = os.sched_yield
+
+    if spec.same_core:
+
+        def send(view: Buffer) -> None:
+            nonlocal sent
+            while sent - counters[out_consumed] >= depth:
+                relax()
+            out_slots[sent % depth][:] = view
+            sent += 1
+            counters[out_published] = sent
+
+        def recv_into(view: Buffer) -> None:
+            nonlocal received
+            while counters[in_published] <= received:
+                relax()
+            view[:] = in_slots[received % depth]
+            received += 1
+            counters[in_consumed] = received
+
+        return send, recv_into
+
+    def spin_send(view: Buffer) -> None:
+        nonlocal sent
+        while sent - counters[out_consumed] >= depth:
+            pass
+        out_slots[sent % depth][:] = view
+        sent += 1
+        counters[out_published] = sent
+
+    def spin_recv_into(view: Buffer) -> None:
+        nonlocal received
+        while counters[in_published] <= received:
+            pass
+        view[:] = in_slots[received % depth]
+        received += 1
+        counters[in_consumed] = received
+
+    return spin_send, spin_recv_into
+
+
+def _sem_pair(out_sems: tuple[Any, Any], in_sems: tuple[Any, Any], out_slots: list[memoryview],
+              in_slots: list[memoryview]) -> tuple[Callable[[Buffer], None], ...]:
+    depth = len(out_slots)
+    out_filled, out_free = out_sems[0].release, out_sems[1].acquire
+    in_filled, in_free = in_sems[0].acquire, in_sems[1].release
+    sent = received = 0
+
+    def send(view: Buffer) -> None:
+        nonlocal sent
+        out_free()
+        out_slots[sent % depth][:] = view
+        sent += 1
+        out_filled()
+
+    def recv_into(view: Buffer) -> None:
+        nonlocal received
+        in_filled()
+        view[:] = in_slots[received % depth]
+        received += 1
+        in_free()
+
+    return send, recv_into

@@ -1,0 +1,132 @@
+"""Stream sockets: a Unix domain socket bound in a private folder, and TCP over loopback.
+
+The runner binds and listens; the peer accepts on the inherited listening socket, the initiator connects.
+One connection carries both directions (sockets are full duplex).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+from ipcbench.ledger import Ledger
+from ipcbench.transports.base import Endpoint, Transport
+from ipcbench.transports.fdio import socket_endpoint
+
+
+class _SocketTransport(Transport):
+    family: socket.AddressFamily
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listener: socket.socket | None = None
+        self._address: Any = None
+        self._token = secrets.token_bytes(16)
+
+    def _bind(self, ledger: Ledger, sock: socket.socket) -> Any:
+        raise NotImplementedError
+
+    def create(self, ledger: Ledger) -> None:
+        sock = socket.socket(self.family, socket.SOCK_STREAM)
+        try:
+            self._address = self._bind(ledger, sock)
+            sock.listen(1)
+        except BaseException:
+            sock.close()
+            raise
+        self._listener = sock
+
+    def _accept_ours(self, listener: socket.socket) -> socket.socket:
+        """Accept connections until one presents this run's token (a stranger on loopback gets dropped)."""
+        while True:
+            conn, _ = listener.accept()
+            token = bytearray(len(self._token))
+            with contextlib.suppress(OSError):
+                conn.settimeout(5.0)
+                if conn.recv_into(token, len(token), socket.MSG_WAITALL) == len(token) and token == self._token:
+                    conn.settimeout(None)
+                    return conn
+            conn.close()
+
+    def release_parent(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+
+    def destroy(self) -> None:
+        self.release_parent()
+
+    def _tune(self, sock: socket.socket) -> None:
+        """Per-connection options (TCP_NODELAY for TCP)."""
+
+    def open(self, role: str) -> Endpoint:
+        listener, self._listener = self._listener, None
+        assert listener is not None
+        if role == "peer":
+            conn = self._accept_ours(listener)
+            listener.close()
+        else:
+            listener.close()
+            conn = socket.socket(self.family, socket.SOCK_STREAM)
+            conn.connect(self._address)
+            conn.sendall(self._token)
+        self._tune(conn)
+        return socket_endpoint(conn, {"fd": conn.fileno(), "address": self._address})
+
+    def params(self) -> dict[str, Any]:
+        params = {**super().params(), "slots": None}
+        if self._listener is not None:
+            params["sndbuf"] = self._listener.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+            params["rcvbuf"] = self._listener.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        return params
+
+
+class UnixTransport(_SocketTransport):
+    """``AF_UNIX`` ``SOCK_STREAM``: the socket file lives in a private 0700 folder, mode 0600."""
+
+    name = "unix"
+    summary = "Unix domain stream socket (socket file in a private folder)"
+    family = socket.AF_UNIX
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._dir: Path | None = None
+
+    def _bind(self, ledger: Ledger, sock: socket.socket) -> Any:
+        self._ledger = ledger
+        self._dir = ledger.private_dir()
+        path = str(self._dir / "socket")
+        old = os.umask(0o177)  # the socket file is created 0600, never briefly wider
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old)
+        return path
+
+    def destroy(self) -> None:
+        super().destroy()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._untrack("dir", str(self._dir))
+            self._dir = None
+
+
+class TcpTransport(_SocketTransport):
+    """TCP over 127.0.0.1 with ``TCP_NODELAY`` (no Nagle delay on small messages)."""
+
+    name = "tcp"
+    summary = "TCP over loopback, TCP_NODELAY"
+    family = socket.AF_INET
+
+    def _bind(self, ledger: Ledger, sock: socket.socket) -> Any:
+        sock.bind(("127.0.0.1", 0))  # the kernel picks a free port: two runs never collide
+        return sock.getsockname()
+
+    def _tune(self, sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

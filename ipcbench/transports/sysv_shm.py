@@ -1,0 +1,85 @@
+"""System V shared memory (``shmget``/``shmat``), with SysV semaphores or spinning as the wait."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import sysv_ipc
+
+from ipcbench.ledger import Ledger
+from ipcbench.transports.base import Endpoint, Transport, random_key
+from ipcbench.transports.shm_ring import ring_endpoint, segment_size
+
+
+def create_sysv(ledger: Ledger, kind: str, make: Any, **kwargs: Any) -> Any:
+    """Create a SysV object with ``IPC_CREX`` under a fresh random key, recorded in the ledger first."""
+    for attempt in range(16):
+        key = random_key()
+        ledger.add(kind, str(key))
+        try:
+            return make(key, sysv_ipc.IPC_CREX, mode=0o600, **kwargs)
+        except sysv_ipc.ExistentialError:
+            ledger.discard(kind, str(key))
+            if attempt == 15:
+                raise
+        except BaseException:
+            ledger.discard(kind, str(key))
+            raise
+    raise AssertionError("unreachable")
+
+
+def remove_sysv(ledger: Ledger | None, kind: str, obj: Any) -> None:
+    with contextlib.suppress(sysv_ipc.ExistentialError):
+        obj.remove()
+    if ledger is not None:
+        ledger.discard(kind, str(obj.key))
+
+
+class SysvShmTransport(Transport):
+    """One SysV segment holding both rings; ``sem`` adds four SysV semaphores (free/filled per direction)."""
+
+    name = "sysv-shm"
+    variants = ("sem", "spin")
+    summary = "System V shared memory segment (shmget), ring of slots per direction"
+    waits = {"sem": "block", "spin": "spin"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._segment: Any = None
+        self._sems: list[Any] = []
+
+    def create(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._segment = create_sysv(ledger, "sysv-shm", sysv_ipc.SharedMemory, size=segment_size(self.spec))
+        self._segment.detach()  # the runner never touches the data; only the peers attach
+        if self.spec.variant == "sem":
+            for _direction in range(2):
+                for initial in (0, self.spec.slots):  # (filled, free)
+                    self._sems.append(
+                        create_sysv(ledger, "sysv-sem", sysv_ipc.Semaphore, initial_value=initial)
+                    )
+
+    def destroy(self) -> None:
+        sems, self._sems = self._sems, []
+        for sem in sems:
+            remove_sysv(self._ledger, "sysv-sem", sem)
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            remove_sysv(self._ledger, "sysv-shm", segment)
+
+    def open(self, role: str) -> Endpoint:
+        segment = sysv_ipc.SharedMemory(self._segment.key)
+        mv = memoryview(segment)
+        sems = [sysv_ipc.Semaphore(sem.key) for sem in self._sems]
+        pairs = [(sems[0], sems[1]), (sems[2], sems[3])] if sems else None
+
+        def close() -> None:
+            mv.release()
+            segment.detach()
+
+        handles = {"shm_key": segment.key, "shm_id": segment.id, "sem_keys": [s.key for s in sems]}
+        return ring_endpoint(mv, self.spec, role, pairs, close, handles)
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "segment_bytes": segment_size(self.spec)}
