@@ -7,6 +7,8 @@ variants.
 
 from __future__ import annotations
 
+import os
+
 from ipcbench.errors import InputError
 from ipcbench.transports.base import ChannelSpec, Endpoint, Skip, Transport
 from ipcbench.transports.fifo import FifoTransport
@@ -30,6 +32,11 @@ REGISTRY: dict[str, type[Transport]] = {
         PosixMqTransport,
     )
 }
+
+if os.environ.get("IPCBENCH_ENABLE_MOCK") == "1":
+    from ipcbench.transports.mock import MockTransport
+
+    REGISTRY[MockTransport.name] = MockTransport
 
 
 def label(name: str, variant: str | None) -> str:

@@ -1,0 +1,64 @@
+"""A deterministic stand-in for testing everything above the transports (runner, stats, store, report,
+compare), never for testing a transport.
+
+Messages really travel (over a pipe, so the workloads, payload checks and process handling run for real),
+but the clocks are fake: every read of the wall clock advances by a fixed, size-dependent step, and the CPU
+clock by a fixed step, so the figures in the result file are exact and repeatable. Enabled only when
+``IPCBENCH_ENABLE_MOCK=1``; ``IPCBENCH_MOCK_SCALE`` (default 1.0) multiplies every latency, so a test can
+make a "20% slower" run through the whole pipeline.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ipcbench.transports.base import Skip
+from ipcbench.transports.pipe import PipeTransport
+
+MOCK_LIMIT = 1 << 20
+# The wall clock's steps: the round-trip sample is every second step, so samples cycle through
+# 98 x base, 1 x 2*base, 1 x 10*base (p50 = base, max = 10 * base).
+_PATTERN = [1] * 196 + [1, 2, 1, 10]
+
+
+def base_latency_ns(size: int) -> int:
+    scale = float(os.environ.get("IPCBENCH_MOCK_SCALE", "1.0"))
+    return int((1000 + size // 10) * scale)
+
+
+class _FakeClock:
+    def __init__(self, step: int, pattern: list[int]) -> None:
+        self.now = 0
+        self.index = 0
+        self.step = step
+        self.pattern = pattern
+
+    def __call__(self) -> int:
+        self.now += self.step * self.pattern[self.index % len(self.pattern)]
+        self.index += 1
+        return self.now
+
+
+class MockTransport(PipeTransport):
+    """A pipe with fake clocks; ``fast`` and ``slow`` (2x) variants; sizes above 1 MiB are skipped."""
+
+    name = "mock"
+    variants = ("fast", "slow")
+    summary = "deterministic mock (pipe with fake clocks), for tests only"
+    waits = {"fast": "block", "slow": "block"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        factor = 2 if self.spec.variant == "slow" else 1
+        self.clock = _FakeClock(base_latency_ns(self.spec.size) * factor, _PATTERN)
+        self.cpu_clock = _FakeClock(500 * factor, [1])
+
+    @classmethod
+    def skip_reason(cls, size: int, limits: dict[str, Any]) -> Skip | None:
+        if size > MOCK_LIMIT:
+            return Skip(f"the mock carries at most {MOCK_LIMIT} bytes", f"sysctl -w mock.max={size}")
+        return None
+
+    def params(self) -> dict[str, Any]:
+        return {"wait": "block", "slots": None, "pipe_buffer": 65536}

@@ -1,0 +1,64 @@
+"""Shared fixtures: every test is checked for leaked IPC objects, and runs with a private state folder.
+
+``no_leaks`` (autouse) snapshots the SysV objects (``/proc/sysvipc``), ``/dev/shm``, ``/dev/mqueue`` and the
+ipcbench state folder before a test and fails the test if anything new is left after it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_STATE = tempfile.mkdtemp(prefix="ipcbench-test-state-")
+os.chmod(_STATE, 0o700)
+os.environ["IPCBENCH_STATE_DIR"] = _STATE
+os.environ["IPCBENCH_ENABLE_MOCK"] = "1"
+os.environ.pop("IPCBENCH_INJECT_FAULT", None)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ipc_objects() -> set[str]:
+    """Every IPC object visible on this machine now, as comparable strings."""
+    found: set[str] = set()
+    for kind in ("shm", "msg", "sem"):
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        found.update(f"sysv-{kind} key={line.split()[0]} id={line.split()[1]}" for line in lines if line.strip())
+    for folder in ("/dev/shm", "/dev/mqueue", _STATE):
+        if os.path.isdir(folder):
+            found.update(f"{folder}/{name}" for name in os.listdir(folder))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_leaks() -> Iterator[None]:
+    before = ipc_objects()
+    yield
+    leaked = ipc_objects() - before
+    assert not leaked, f"the test left IPC objects behind: {sorted(leaked)}"
+
+
+@pytest.fixture
+def state_dir() -> Path:
+    return Path(_STATE)
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m ipcbench ARGS`` in a subprocess and capture its output."""
+    return subprocess.run([sys.executable, "-m", "ipcbench", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
+
+
+@pytest.fixture
+def cli() -> object:
+    return run_cli
