@@ -72,7 +72,7 @@ class RunOptions:
     timeout_s: float = 60.0
     min_messages: int = 10
     max_messages: int = 200_000
-    verify_every: int = 16
+    verify_every: int = 1
     fault: str | None = field(default_factory=lambda: os.environ.get("IPCBENCH_INJECT_FAULT"))
 
 

@@ -49,7 +49,7 @@ class Runner:
         self.ledger = Ledger()
         self.fault = Fault.parse(options.fault)
         self.initiator_cpu, self.peer_cpu, self.placement = placement(options.pin)
-        self.limits: dict[str, Any] = {}
+        self.limits: dict[str, Any] = machine.read_limits()
         self.cleaned: list[str] = []
 
     # ---- the run ------------------------------------------------------------------------------------

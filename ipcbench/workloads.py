@@ -44,7 +44,7 @@ class Job:
     warmup: int
     count: int
     seed: int
-    verify_every: int = 16
+    verify_every: int = 1
 
 
 class CpuMeter:
