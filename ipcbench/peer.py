@@ -124,7 +124,13 @@ def wait_all(children: list[Child], timeout_s: float) -> None:
         kill_all(children)
 
 
+# Once one side has failed, how long the other may take to say why it failed too: the receiver that
+# caught a bad message explains more than the sender that only saw the connection drop.
+GRACE_AFTER_FAILURE_S = 1.0
+
+
 def _collect(children: list[Child], deadline: float, timeout_s: float) -> None:
+    failures: list[PeerError] = []
     with selectors.DefaultSelector() as selector:
         for child in children:
             selector.register(child.result_fd, selectors.EVENT_READ, child)
@@ -132,6 +138,8 @@ def _collect(children: list[Child], deadline: float, timeout_s: float) -> None:
         while pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if failures:
+                    break
                 raise PeerError(f"timed out after {timeout_s:g} s: {_waiting_for(children)} did not finish "
                                 "(hung, or far slower than calibrated)")
             for key, _ in selector.select(remaining):
@@ -142,7 +150,12 @@ def _collect(children: list[Child], deadline: float, timeout_s: float) -> None:
                     continue
                 selector.unregister(child.result_fd)
                 pending -= 1
-                _finish(child)
+                failure = _finish(child)
+                if failure is not None:
+                    failures.append(failure)
+                    deadline = min(deadline, time.monotonic() + GRACE_AFTER_FAILURE_S)
+    if failures:
+        raise min(failures, key=lambda f: "PayloadError" not in str(f))
 
 
 def _waiting_for(children: list[Child]) -> str:
@@ -150,7 +163,7 @@ def _waiting_for(children: list[Child]) -> str:
     return " and ".join(names) or "a child"
 
 
-def _finish(child: Child) -> None:
+def _finish(child: Child) -> PeerError | None:
     """The child closed its result pipe: decode its report, or explain how it died."""
     os.close(child.result_fd)
     child.result_fd = -1
@@ -161,9 +174,10 @@ def _finish(child: Child) -> None:
     if child.report is None:
         _, status = os.waitpid(child.pid, 0)
         child.status = status
-        raise PeerError(f"the {child.role} process died without a report ({_exit_text(status)})")
+        return PeerError(f"the {child.role} process died without a report ({_exit_text(status)})")
     if not child.report.get("ok"):
-        raise PeerError(f"{child.role}: {child.report.get('error')}")
+        return PeerError(f"{child.role}: {child.report.get('error')}")
+    return None
 
 
 def _exit_text(status: int) -> str:

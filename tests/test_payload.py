@@ -1,0 +1,78 @@
+"""The payload checks catch a corrupted, lost, duplicated, reordered or torn message: first on buffers,
+then through real mechanisms with the fault injected on the wire by a test-only sender wrapper."""
+
+from __future__ import annotations
+
+import pytest
+
+from ipcbench.errors import PayloadError, PeerError
+from ipcbench.payload import PATTERNS, Payload
+from ipcbench.plan import Cell, RunOptions, finalise
+from ipcbench.runner import Runner
+
+
+def test_a_faithful_copy_passes() -> None:
+    sender, receiver = Payload(100, seed=7), Payload(100, seed=7)
+    for seq in range(3 * PATTERNS):
+        receiver.verify(seq, bytearray(sender.message(seq)))
+
+
+def test_consecutive_messages_have_different_bodies() -> None:
+    payload = Payload(64, seed=1)
+    bodies = {bytes(payload.message(seq)[8:-8]) for seq in range(PATTERNS)}
+    assert len(bodies) == PATTERNS
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda m, p: m.__setitem__(40, m[40] ^ 1), "content differs from the expected pattern at byte 40"),
+        (lambda m, p: m.__setitem__(slice(None), p.message(6)), "got message 6 instead"),
+        (lambda m, p: m.__setitem__(slice(None), p.message(4)), "got message 4 again"),
+        (lambda m, p: m.__setitem__(slice(92, 100), bytes(8)), "torn or truncated"),
+    ],
+    ids=["corrupt", "lost", "duplicate", "torn"],
+)
+def test_each_fault_is_named(mutate: object, expected: str) -> None:
+    sender, receiver = Payload(100, seed=3), Payload(100, seed=3)
+    message = bytearray(sender.message(5))
+    mutate(message, Payload(100, seed=3))  # type: ignore[operator]
+    with pytest.raises(PayloadError, match=expected):
+        receiver.verify(5, message)
+
+
+def test_a_stale_slot_body_is_caught_even_with_the_right_sequence_numbers() -> None:
+    """A mechanism that copied only the sequence numbers would leave the previous body in place."""
+    sender, receiver = Payload(64, seed=9), Payload(64, seed=9)
+    stale = bytearray(sender.message(4))
+    stale[:8], stale[-8:] = sender.message(5)[:8], sender.message(5)[-8:]
+    with pytest.raises(PayloadError, match="content differs"):
+        receiver.verify(5, stale)
+
+
+def measure(fault: str, transport: str, variant: str | None, workload: str) -> None:
+    options = finalise(RunOptions(profile="quick", timeout_s=15, fault=fault))
+    Runner(options).measure_run(Cell(transport, variant, workload, 256), count=40, warmup=2)
+
+
+MECHANISMS = [("pipe", None), ("posix-shm", "spin"), ("sysv-shm", "sem"), ("sysv-mq", None), ("tcp", None)]
+IDS = [f"{n}/{v}" if v else n for n, v in MECHANISMS]
+
+
+@pytest.mark.parametrize(("transport", "variant"), MECHANISMS, ids=IDS)
+@pytest.mark.parametrize(
+    ("fault", "workload", "expected"),
+    [
+        ("corrupt@7:peer", "pingpong", "initiator: PayloadError: message 7: content differs"),
+        ("corrupt@7:initiator", "stream", "peer: PayloadError: message 7: content differs"),
+        ("drop@7:initiator", "stream", "peer: PayloadError: message 7: got message 8 instead"),
+        ("duplicate@7:initiator", "stream", "peer: PayloadError: message 8: got message 7 again"),
+        ("reorder@7:initiator", "stream", "peer: PayloadError: message 7: got message 8 instead"),
+    ],
+    ids=["corrupt-echo", "corrupt", "drop", "duplicate", "reorder"],
+)
+def test_faults_on_the_wire_fail_the_run_loudly(transport: str, variant: str | None, fault: str, workload: str,
+                                                expected: str) -> None:
+    # The fault counts every message sent, warm-up included, so the 8th message sent is sequence 7.
+    with pytest.raises(PeerError, match=expected):
+        measure(fault, transport, variant, workload)
