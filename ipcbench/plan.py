@@ -63,8 +63,8 @@ class RunOptions:
     transports: tuple[tuple[str, str | None], ...] = ()
     sizes: tuple[int, ...] = ()
     workloads: tuple[str, ...] = WORKLOADS
-    repeats: int = 0  # 0: the profile's
-    budget_s: float = 0.0  # 0: the profile's
+    repeats: int | None = None  # None: the profile's
+    budget_s: float | None = None  # None: the profile's
     pin: str = "auto"
     label: str | None = None
     output: Path = Path("results")
@@ -102,9 +102,11 @@ def finalise(options: RunOptions) -> RunOptions:
         options,
         transports=options.transports or tuple(all_pairs()),
         sizes=options.sizes or profile.sizes,
-        repeats=options.repeats or profile.repeats,
-        budget_s=options.budget_s or profile.budget_s,
+        repeats=profile.repeats if options.repeats is None else options.repeats,
+        budget_s=profile.budget_s if options.budget_s is None else options.budget_s,
     )
+    if options.repeats is None or options.budget_s is None:
+        raise AssertionError("unreachable: filled from the profile above")
     if options.repeats < 1:
         raise InputError(f"--repeats must be at least 1, got {options.repeats}")
     if options.pin not in PINS:

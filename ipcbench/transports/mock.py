@@ -17,9 +17,9 @@ from ipcbench.transports.base import Skip
 from ipcbench.transports.pipe import PipeTransport
 
 MOCK_LIMIT = 1 << 20
-# The wall clock's steps: the round-trip sample is every second step, so samples cycle through
-# 98 x base, 1 x 2*base, 1 x 10*base (p50 = base, max = 10 * base).
-_PATTERN = [1] * 196 + [1, 2, 1, 10]
+# The wall clock's steps: a round-trip sample is one step (every second one), so whatever the phase, samples
+# cycle through 98 x base, 1 x 2*base, 1 x 10*base per 100 (p50 = base, max = 10 * base).
+_PATTERN = [1] * 196 + [2, 2, 10, 10]
 
 
 def base_latency_ns(size: int) -> int:
