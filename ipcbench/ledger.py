@@ -5,7 +5,8 @@ theirs too. Before a runner creates an object it writes the object into its ledg
 runner, named after its pid and the process start time, so a recycled pid is never mistaken for it); after
 removing it, it strikes it out. ``ipcbench clean`` (and the start of every ``ipcbench run``) removes the
 objects of ledgers whose owner is dead, and never touches a live run's objects or objects that are not
-ipcbench's: only what a ledger names is removed.
+ipcbench's: only what a ledger names is removed, and only after checking that the object really is the dead
+owner's (see ``_not_ours``): a ledger is a claim, the kernel's own record of the object is the proof.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -35,13 +37,19 @@ def state_dir() -> Path:
     return path
 
 
-def process_start_time(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat (clock ticks since boot): with the pid, it names one process for good."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/PID/stat after the command name (which may contain spaces and parentheses): field 3 onwards."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return text.rsplit(")", 1)[1].split()[19]
+    return text.rsplit(")", 1)[1].split()
+
+
+def process_start_time(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat (clock ticks since boot): with the pid, it names one process for good."""
+    fields = _stat_fields(pid)
+    return None if fields is None else fields[19]
 
 
 def owner_tag(pid: int | None = None) -> str:
@@ -51,8 +59,11 @@ def owner_tag(pid: int | None = None) -> str:
 
 
 def _owner_alive(tag: str) -> bool:
+    """True while the process named by ``tag`` runs. A zombie counts as dead: a SIGKILLed runner whose parent
+    has not reaped it yet can never remove anything again, and its objects are orphans already."""
     pid_text, _, start = tag.partition("-")
-    return pid_text.isdigit() and process_start_time(int(pid_text)) == start
+    fields = _stat_fields(int(pid_text)) if pid_text.isdigit() else None
+    return fields is not None and fields[19] == start and fields[0] not in ("Z", "X")
 
 
 @dataclass
@@ -93,12 +104,87 @@ class Ledger:
         os.replace(tmp, self.path)
 
 
+SYSV_TABLES = {"sysv-shm": "shm", "sysv-sem": "sem", "sysv-mq": "msg"}  # kind -> /proc/sysvipc file
+SYSV_ID = {"sysv-shm": "shmid", "sysv-sem": "semid", "sysv-mq": "msqid"}  # kind -> its id column there
+POSIX_FILES = {"posix-shm": "/dev/shm/{}", "posix-sem": "/dev/shm/sem.{}", "posix-mq": "/dev/mqueue/{}"}
+KINDS = (*SYSV_TABLES, *POSIX_FILES, "dir")
+# Clock jitter allowed between a process's start time and the ctime of the objects it made.
+_START_SLACK_S = 2.0
+
+
+def _sysv_row(kind: str, key: int) -> dict[str, str] | None:
+    """The kernel's own record of a SysV object (perms, creator uid, creator pid for shm, ctime), by key."""
+    try:
+        lines = Path(f"/proc/sysvipc/{SYSV_TABLES[kind]}").read_text().splitlines()
+    except OSError:
+        return None
+    header = lines[0].split() if lines else []
+    for line in lines[1:]:
+        row = dict(zip(header, line.split(), strict=False))
+        if row.get("key", "").lstrip("-").isdigit() and int(row["key"]) == key:
+            return row
+    return None
+
+
+def _started_at(owner: str) -> float | None:
+    """The owner's start as a Unix time: boot time + its start ticks (objects it made cannot be older)."""
+    _, _, ticks = owner.partition("-")
+    boot = re.search(r"^btime\s+(\d+)$", Path("/proc/stat").read_text(), re.MULTILINE)
+    if boot is None or not ticks.isdigit():
+        return None
+    return int(boot.group(1)) + int(ticks) / os.sysconf("SC_CLK_TCK")
+
+
+def _not_ours(kind: str, identifier: str, owner: str, directory: Path) -> str | None:
+    """Why an object a dead run's ledger names must be left alone, or None if it is provably that run's.
+
+    A ledger entry is written *before* the object exists, so after a kill it may name a key or a name that
+    was never created by that run (a collision it was about to retry), or that someone else created since.
+    The object must therefore also carry the owner's marks: our uid, mode 0600, created after the owner
+    started (and by the owner's pid, for SysV segments); a POSIX name embeds the owner's pid; a folder sits
+    in the state folder under the owner's tag."""
+    pid = owner.partition("-")[0]
+    started = _started_at(owner)
+    if kind in SYSV_TABLES:
+        row = _sysv_row(kind, int(identifier))
+        if row is None:
+            return None  # already gone: removing it is a no-op
+        if int(row["cuid"]) != os.getuid() or int(row["perms"], 8) & 0o777 != 0o600:
+            return f"key {identifier} belongs to another user or has mode {row['perms']}"
+        if kind == "sysv-shm" and row["cpid"] != pid:
+            return f"segment {identifier} was created by pid {row['cpid']}, not {pid}"
+        if started is not None and int(row["ctime"]) < started - _START_SLACK_S:
+            return f"key {identifier} is older than run {owner}"
+        return None
+    if kind in POSIX_FILES:
+        if not re.fullmatch(rf"/ipcbench-{pid}-[0-9a-f]+", identifier):
+            return f"{identifier} is not a name run {owner} would make"
+        return _file_not_ours(Path(POSIX_FILES[kind].format(identifier[1:])), started)
+    path = Path(identifier)
+    if path.parent.resolve() != directory.resolve() or not path.name.startswith(f"{owner}-"):
+        return f"{identifier} is not a folder of run {owner} in {directory}"
+    return _file_not_ours(path, started)
+
+
+def _file_not_ours(path: Path, started: float | None) -> str | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None  # gone, or not visible here (/dev/mqueue unmounted): the name alone must do
+    if info.st_uid != os.getuid():
+        return f"{path} belongs to uid {info.st_uid}"
+    if started is not None and info.st_ctime < started - _START_SLACK_S:
+        return f"{path} is older than the run that names it"
+    return None
+
+
 def remove_object(kind: str, identifier: str) -> bool:
     """Remove one object named in a ledger; False if it was already gone."""
     import posix_ipc
     import sysv_ipc
 
-    sysv = {"sysv-shm": sysv_ipc.SharedMemory, "sysv-sem": sysv_ipc.Semaphore, "sysv-mq": sysv_ipc.MessageQueue}
+    sysv = {"sysv-shm": sysv_ipc.remove_shared_memory, "sysv-sem": sysv_ipc.remove_semaphore,
+            "sysv-mq": sysv_ipc.remove_message_queue}
     posix = {
         "posix-shm": posix_ipc.unlink_shared_memory,
         "posix-sem": posix_ipc.unlink_semaphore,
@@ -106,7 +192,11 @@ def remove_object(kind: str, identifier: str) -> bool:
     }
     try:
         if kind in sysv:
-            sysv[kind](int(identifier)).remove()
+            # Remove by id, the object just checked, not by key (which could be re-created in between).
+            row = _sysv_row(kind, int(identifier))
+            if row is None:
+                return False
+            sysv[kind](int(row[SYSV_ID[kind]]))
         elif kind in posix:
             posix[kind](identifier)
         elif kind == "dir":
@@ -120,24 +210,51 @@ def remove_object(kind: str, identifier: str) -> bool:
     return True
 
 
-def _ledgers(directory: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+
+def _ledgers(directory: Path) -> Iterator[tuple[Path, str, list[Entry]]]:
+    """Every readable ledger as (file, owner tag, well-formed entries); a damaged one is skipped, never
+    trusted: an entry must be a known kind with an identifier of the right shape."""
     for path in sorted(directory.glob("*.ledger")):
         try:
-            yield path, json.loads(path.read_text())
-        except (OSError, ValueError):
+            ledger = json.loads(path.read_text())
+        except (OSError, ValueError, RecursionError):
             continue
+        if not isinstance(ledger, dict) or not re.fullmatch(r"\d+-\d+", str(ledger.get("owner"))):
+            continue
+        raw = ledger.get("entries")
+        entries = [(e[0], e[1]) for e in raw if _well_formed(e)] if isinstance(raw, list) else []
+        yield path, ledger["owner"], entries
 
 
-def clean(directory: Path | None = None) -> list[str]:
-    """Remove every object recorded by runners that are no longer alive; return what was removed."""
+def _well_formed(entry: Any) -> bool:
+    if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry)):
+        return False
+    kind, identifier = entry
+    if kind in SYSV_TABLES:
+        return identifier.isdigit() and 0 < int(identifier) < 1 << 31
+    return kind in KINDS and identifier.startswith("/")
+
+
+def clean(directory: Path | None = None, refused: list[str] | None = None) -> list[str]:
+    """Remove every object recorded by runners that are no longer alive; return what was removed.
+
+    Objects a dead run's ledger names but that fail the ownership checks (``_not_ours``) are left alone
+    and described in ``refused``; so is anything a live run's ledger also names."""
     directory = state_dir() if directory is None else directory
+    refused = [] if refused is None else refused
+    ledgers = list(_ledgers(directory))
+    live = {entry for _, owner, entries in ledgers if _owner_alive(owner) for entry in entries}
     removed: list[str] = []
-    for path, ledger in _ledgers(directory):
-        owner = str(ledger.get("owner", ""))
+    for path, owner, entries in ledgers:
         if _owner_alive(owner):
             continue
-        for kind, identifier in ledger.get("entries", []):
-            if remove_object(kind, identifier):
+        for kind, identifier in entries:
+            reason = _not_ours(kind, identifier, owner, directory)
+            if (kind, identifier) in live:
+                reason = "a live run's ledger names it too"
+            if reason is not None:
+                refused.append(f"{kind} {identifier}: {reason}")
+            elif remove_object(kind, identifier):
                 removed.append(f"{kind} {identifier} (left by dead run {owner})")
         path.unlink(missing_ok=True)
     for leftover in directory.glob("*.tmp"):
@@ -149,4 +266,4 @@ def clean(directory: Path | None = None) -> list[str]:
 def live_runs(directory: Path | None = None) -> list[str]:
     """Owner tags of runs that are alive now and hold objects (for ``ipcbench clean`` to mention)."""
     directory = state_dir() if directory is None else directory
-    return [str(led.get("owner")) for _, led in _ledgers(directory) if _owner_alive(str(led.get("owner", "")))]
+    return [owner for _, owner, _ in _ledgers(directory) if _owner_alive(owner)]

@@ -11,6 +11,8 @@ import platform
 import re
 import resource
 import socket
+import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,8 @@ LIMIT_SOURCES: tuple[tuple[str, str, str], ...] = (
 )
 SYSCTL_OF = {key: sysctl for key, _, sysctl in LIMIT_SOURCES}
 
-PACKAGES = ("numpy", "sysv_ipc", "posix_ipc", "hdrhistogram", "scipy", "rich", "jinja2", "matplotlib", "pandas")
+PACKAGES = ("numpy", "sysv_ipc", "posix_ipc", "hdrhistogram", "scipy", "rich", "jinja2", "matplotlib",
+            "pandas")
 
 
 def _read(path: str) -> str | None:
@@ -125,15 +128,83 @@ def fingerprint() -> dict[str, Any]:
 
 
 def load_snapshot() -> dict[str, Any]:
-    """The machine's load at one moment: recorded before and after every cell to expose noisy neighbours."""
+    """The machine's load at one moment: recorded before and after every cell to expose noisy neighbours.
+
+    ``procs_running`` is the kernel's count of runnable tasks at that instant, ipcbench's runner included
+    (its measuring children are not alive between cells), so ``procs_running - 1`` tasks of other programs
+    want a CPU. The load averages are smoothed over minutes and include ipcbench's own pairs: context, not
+    evidence. What happened *during* a cell is measured by ``LoadMeter``.
+    """
     load1, load5, _ = os.getloadavg()
     running = None
     stat = _read("/proc/stat") or ""
     match = re.search(r"^procs_running\s+(\d+)$", stat, re.MULTILINE)
     if match:
-        # procs_running counts ipcbench's own runner too.
         running = int(match.group(1))
     return {"loadavg_1m": load1, "loadavg_5m": load5, "procs_running": running, "cpu_mhz": _cpu_mhz()}
+
+
+class LoadMeter:
+    """How much CPU *other* programs took from this run's CPUs between ``start`` and ``stop``.
+
+    The kernel counts busy time per CPU (``/proc/stat``, 10 ms ticks); ipcbench's own share is the CPU time
+    of the runner and of its reaped children (``getrusage``, microseconds). The difference over the wall
+    time is the number of CPUs that other programs kept busy: on two cores, 0.5 means that half a core was
+    somebody else's while the cell ran. ``steal_cpus`` is the same for a hypervisor that gave this virtual
+    machine's CPUs to another guest. Both are ``None`` where ``/proc/stat`` cannot be read.
+    ``cpu_pressure`` is the share of the time in which some runnable task waited for a CPU (the kernel's
+    pressure stall information, microsecond counts; ``None`` without PSI): 0 on an idle machine, near 1 when
+    there are more busy processes than CPUs.
+    """
+
+    def __init__(self) -> None:
+        self._start = _CpuCounters.now()
+
+    def stop(self) -> dict[str, float | None]:
+        start, end = self._start, _CpuCounters.now()
+        wall = end.wall_s - start.wall_s
+        during: dict[str, float | None] = {"wall_s": wall, "others_cpus": None, "steal_cpus": None,
+                                           "cpu_pressure": None}
+        if wall <= 0:
+            return during
+        if start.busy_s is not None and end.busy_s is not None:
+            others = (end.busy_s - start.busy_s) - (end.own_s - start.own_s)
+            during["others_cpus"] = max(0.0, others) / wall
+            during["steal_cpus"] = max(0.0, end.steal_s - start.steal_s) / wall
+        if start.waiting_s is not None and end.waiting_s is not None:
+            during["cpu_pressure"] = min(1.0, max(0.0, end.waiting_s - start.waiting_s) / wall)
+        return during
+
+
+@dataclass(frozen=True)
+class _CpuCounters:
+    wall_s: float  # monotonic clock
+    busy_s: float | None  # busy seconds of the usable CPUs since boot (None: /proc/stat unreadable)
+    steal_s: float  # seconds the hypervisor ran someone else on them
+    own_s: float  # CPU seconds of this process and its reaped children
+    waiting_s: float | None  # PSI: seconds in which some runnable task waited for a CPU (None: no PSI)
+
+    @classmethod
+    def now(cls) -> _CpuCounters:
+        ticks = os.sysconf("SC_CLK_TCK")
+        usable = {f"cpu{cpu}" for cpu in os.sched_getaffinity(0)}
+        rows = [line.split() for line in (_read("/proc/stat") or "").splitlines()]
+        busy = steal = 0
+        rows = [row for row in rows if row and row[0] in usable and len(row) > 8]
+        for row in rows:
+            # user nice system idle iowait irq softirq steal ...; guest time is already inside user.
+            user, nice, system, _idle, _iowait, irq, softirq, stolen = (int(v) for v in row[1:9])
+            busy += user + nice + system + irq + softirq
+            steal += stolen
+        usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+        own = sum(u.ru_utime + u.ru_stime for u in usage)
+        return cls(time.monotonic(), busy / ticks if rows else None, steal / ticks, own, _cpu_waiting_s())
+
+
+def _cpu_waiting_s() -> float | None:
+    """``some total`` of /proc/pressure/cpu (microseconds, kernel 4.20+ with PSI): contention, precisely."""
+    match = re.search(r"^some .*total=(\d+)", _read("/proc/pressure/cpu") or "", re.MULTILINE)
+    return int(match.group(1)) / 1e6 if match else None
 
 
 def _cpu_mhz() -> list[float] | None:

@@ -53,6 +53,14 @@ def coefficient_of_variation(values: Sequence[float]) -> float | None:
     return float(data.std(ddof=1) / data.mean())
 
 
+def instability(values: Sequence[float], during: dict[str, Any] | None = None) -> str | None:
+    """Why a cell's runs cannot be trusted, or None (provisional rule)."""
+    cv = coefficient_of_variation(values)
+    if cv is not None and cv > UNSTABLE_CV:
+        return f"runs disagree: cv {cv:.2f} > {UNSTABLE_CV}"
+    return None
+
+
 def ratio_ci(numerator: Sequence[float], denominator: Sequence[float], confidence: float = 0.95,
              resamples: int = 2000, seed: int = 0) -> tuple[float, list[float] | None]:
     """Ratio of the medians of two sets of per-run values, with a percentile-bootstrap interval that

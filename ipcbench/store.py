@@ -5,8 +5,13 @@ cell (temporary file + ``fsync`` + ``rename``), so a crash or a kill keeps every
 file whose ``status`` says ``running`` (or ``interrupted``); a finished run says ``complete``.
 
 Loading is strict and total: any file that is not a valid result of a known schema raises
-``ResultFileError`` (one line, exit status 2 in every command), never another exception. Older schemas are
-upgraded by the migrators in ``MIGRATIONS``; newer ones are refused by name.
+``ResultFileError`` (one line, exit status 2 in every command), never another exception, and a document
+that loads can be read by every command without a type check of its own: every key a command reads is
+validated here (types, finite non-negative figures, ordered intervals, decodable histograms). Older schemas
+are upgraded by the migrators in ``MIGRATIONS``; newer ones are refused by name.
+
+Two runs that start in the same second with the same label would be given the same file name: the first
+save claims the name exclusively (``create``), and the second run gets ``-2``, ``-3``... appended.
 """
 
 from __future__ import annotations
@@ -15,22 +20,26 @@ import json
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from ipcbench.errors import InputError, ResultFileError
 
 # Schema history:
 #   1 (ipcbench 0.1): the first format, as in DESIGN.md, plus "status", per-cell "params", "load",
-#                     "unstable" and "cv", and config "harness_overhead_ns".
+#                     "unstable", "unstable_reason" and "cv", and config "harness_overhead_ns".
+#                     What ``validate`` accepts is the definition of version 1; files written before
+#                     "unstable_reason" existed are still version 1 (the key is optional).
 SCHEMA_VERSION = 1
 # Upgrade functions: MIGRATIONS[n] turns a version-n document into version n+1.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
-MAX_FILE_BYTES = 256 << 20
+# A full profile writes about 2 MB; anything far larger is not a result file (and would eat memory).
+MAX_FILE_BYTES = 64 << 20
 STATUSES = ("running", "complete", "interrupted")
 CELL_STATUSES = ("ok", "skipped", "failed")
 Number = (int, float)
@@ -59,9 +68,29 @@ def ensure_writable(folder: Path) -> None:
         raise InputError(f"cannot write results to {folder}: {exc.strerror or exc}") from exc
 
 
-def save(document: dict[str, Any], path: Path) -> None:
-    """Write atomically: readers see the old file or the new one, never half of one."""
+def create(document: dict[str, Any], path: Path, attempts: int = 100) -> Path:
+    """Write the first version of a result file under a name nobody else holds; return that name.
+
+    The file is written completely under a temporary name and then hard-linked to its final name: ``link``
+    fails if the name exists, so two runs racing for one name can never overwrite each other, and a
+    reader never sees a half-written file. The loser takes ``NAME-2.json``, ``NAME-3.json``...
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temporary(document, path)
+    try:
+        for attempt in range(1, attempts + 1):
+            candidate = path if attempt == 1 else path.with_name(f"{path.stem}-{attempt}{path.suffix}")
+            try:
+                os.link(tmp, candidate)
+            except FileExistsError:
+                continue
+            return candidate
+        raise InputError(f"cannot find a free result file name next to {path} after {attempts} tries")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _write_temporary(document: dict[str, Any], path: Path) -> str:
     text = json.dumps(document, indent=1, allow_nan=False)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -70,6 +99,17 @@ def save(document: dict[str, Any], path: Path) -> None:
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def save(document: dict[str, Any], path: Path) -> None:
+    """Write atomically: readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temporary(document, path)
+    try:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -80,14 +120,20 @@ def load(path: Path | str) -> dict[str, Any]:
     """Read, validate and (if older) migrate one result file. Raises ``ResultFileError``."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ResultFileError(f"{path}: too large to be a result file ({path.stat().st_size} bytes)")
-        text = path.read_text(encoding="utf-8")
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ResultFileError(f"{path}: is a folder, expected a result file")
+        if not stat.S_ISREG(info.st_mode):
+            # A FIFO or a device would block or never end: read only regular files.
+            raise ResultFileError(f"{path}: not a regular file")
+        with path.open("rb") as source:
+            data = source.read(MAX_FILE_BYTES + 1)  # bounded even if the file grows meanwhile
+        if len(data) > MAX_FILE_BYTES:
+            raise ResultFileError(f"{path}: too large to be a result file (over {MAX_FILE_BYTES >> 20} MiB)")
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ResultFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ResultFileError(f"{path}: is a folder, expected a result file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, MemoryError) as exc:
         raise ResultFileError(f"{path}: cannot read: {exc}") from None
     return parse(text, str(path))
 
@@ -96,8 +142,8 @@ def parse(text: str, where: str = "<result>") -> dict[str, Any]:
     """Validate and migrate a result document given as JSON text."""
     try:
         document = json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ResultFileError(f"{where}: not valid JSON ({exc})") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise ResultFileError(f"{where}: not valid JSON ({_first_line(exc)})") from None
     if not isinstance(document, dict):
         raise ResultFileError(f"{where}: not a result file (top level is not an object)")
     document = _migrate(document, where)
@@ -109,6 +155,12 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a valid figure")
 
 
+def _first_line(exc: BaseException) -> str:
+    """An exception as one short line (the error contract is one line on stderr)."""
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
 def _migrate(document: dict[str, Any], where: str) -> dict[str, Any]:
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -117,10 +169,27 @@ def _migrate(document: dict[str, Any], where: str) -> dict[str, Any]:
         raise ResultFileError(f"{where}: schema_version {version} is newer than this ipcbench understands "
                               f"({SCHEMA_VERSION}); upgrade ipcbench to read it")
     while version < SCHEMA_VERSION:
-        document = MIGRATIONS[version](document)
+        try:
+            document = MIGRATIONS[version](document)
+        except Exception as exc:  # a migrator meets the malformed files it was not written for
+            raise ResultFileError(f"{where}: cannot upgrade from schema_version {version}: "
+                                  f"{type(exc).__name__}: {_first_line(exc)}") from None
+        if not isinstance(document, dict):
+            raise ResultFileError(f"{where}: upgrading from schema_version {version} did not give an object")
         version += 1
         document["schema_version"] = version
     return document
+
+
+def incomplete_reason(document: dict[str, Any]) -> str | None:
+    """None for a finished run; otherwise why its file holds only some cells (for every reader to say)."""
+    status = document.get("status", "complete")
+    if status == "complete":
+        return None
+    saved = f"{len(document['cells'])} cell(s) saved"
+    if status == "interrupted":
+        return f"INCOMPLETE: the run was interrupted (Ctrl-C or SIGTERM); {saved} before it ended"
+    return f"INCOMPLETE: the run never finished (killed, crashed, or still running); {saved} so far"
 
 
 def find_results(paths: list[Path]) -> list[Path]:
@@ -153,10 +222,12 @@ class _Check:
     def __init__(self, where: str) -> None:
         self.where = where
 
-    def fail(self, at: str, problem: str) -> None:
+    def fail(self, at: str, problem: str) -> NoReturn:
         raise ResultFileError(f"{self.where}: {at}: {problem}")
 
-    def obj(self, value: Any, at: str) -> dict[str, Any]:
+    def obj(self, value: Any, at: str, nullable: bool = False) -> dict[str, Any]:
+        if nullable and value is None:
+            return {}
         if not isinstance(value, dict):
             self.fail(at, "expected an object")
         return value
@@ -170,12 +241,23 @@ class _Check:
         if not (isinstance(value, str) or (nullable and value is None)):
             self.fail(at, "expected a string")
 
-    def number(self, value: Any, at: str, nullable: bool = False) -> None:
+    def flag(self, value: Any, at: str) -> None:
+        if not isinstance(value, bool):
+            self.fail(at, "expected true or false")
+
+    def whole(self, value: Any, at: str, nullable: bool = False, minimum: int = 0) -> None:
         if nullable and value is None:
             return
-        if isinstance(value, bool) or not isinstance(value, Number) or not math.isfinite(value):
+        # bool is a subclass of int in Python, never a count in a result file.
+        if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= 2**63:
+            self.fail(at, f"expected a whole number from {minimum} to 2**63")
+
+    def number(self, value: Any, at: str, nullable: bool = False, signed: bool = False) -> None:
+        if nullable and value is None:
+            return
+        if isinstance(value, bool) or not isinstance(value, Number) or not _finite(value):
             self.fail(at, "expected a finite number")
-        if value < 0:
+        if value < 0 and not signed:
             self.fail(at, f"expected a non-negative number, got {value}")
 
     def interval(self, value: Any, at: str) -> None:
@@ -184,39 +266,100 @@ class _Check:
         if not isinstance(value, list) or len(value) != 2:
             self.fail(at, "expected [low, high] or null")
         for i, bound in enumerate(value):
-            if isinstance(bound, bool) or not isinstance(bound, Number) or not math.isfinite(bound):
-                self.fail(f"{at}[{i}]", "expected a finite number")
+            self.number(bound, f"{at}[{i}]", signed=True)  # a t-interval of a positive mean can dip below 0
+        if value[0] > value[1]:
+            self.fail(at, f"low bound {value[0]} is above high bound {value[1]}")
 
-    def figures(self, value: Any, at: str, keys: tuple[str, ...]) -> None:
+    def figures(self, value: Any, at: str, required: tuple[str, ...] = ()) -> None:
+        """An object of figures: every ``ci95_*`` key an interval, every other a number or null."""
         if value is None:
             return
         figures = self.obj(value, at)
-        for name in keys:
-            self.number(self.key(figures, name, at), f"{at}.{name}", nullable=True)
+        for name in required:
+            self.key(figures, name, at)
+        for name, figure in figures.items():
+            if name.startswith("ci95_"):
+                self.interval(figure, f"{at}.{name}")
+            else:
+                self.number(figure, f"{at}.{name}", nullable=True)
+
+    def histogram(self, value: Any, at: str) -> None:
+        if value is None:
+            return
+        self.string(value, at)
+        if len(value) > MAX_HISTOGRAM_CHARS:
+            self.fail(at, "histogram too large")
+        try:
+            from ipcbench.stats import decode_histogram
+
+            decode_histogram(value)
+        except Exception:  # hdrh raises many types (binascii, zlib, its own) on damaged input
+            self.fail(at, "not a decodable HDR histogram")
+
+
+def _finite(value: int | float) -> bool:
+    """Finite *as a float*: every reader does float arithmetic, and int(10**400) cannot become one."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 LATENCY_KEYS = ("p50", "p90", "p99", "p999", "max", "mean", "stdev")
 THROUGHPUT_KEYS = ("bytes_per_s", "msgs_per_s")
+MAX_HISTOGRAM_CHARS = 1 << 20
 
 
 def validate(document: dict[str, Any], where: str = "<result>") -> None:
     """Raise ``ResultFileError`` unless ``document`` is a well-formed current-schema result."""
     check = _Check(where)
+    check.whole(check.key(document, "schema_version", "top level"), "schema_version", minimum=1)
     for name in ("ipcbench_version", "created"):
         check.string(check.key(document, name, "top level"), name)
-    check.string(document.get("label"), "label", nullable=True)
-    status = document.get("status", "complete")
-    if status not in STATUSES:
+    _timestamp(check, document["created"], "created")
+    for name in ("label", "finished", "run_id"):
+        check.string(document.get(name), name, nullable=True)
+    if document.get("status", "complete") not in STATUSES:
         check.fail("status", f"expected one of {', '.join(STATUSES)}")
-    machine = check.obj(check.key(document, "machine", "top level"), "machine")
-    check.string(check.key(machine, "name", "machine"), "machine.name")
-    check.obj(machine.get("limits", {}), "machine.limits")
-    check.obj(check.key(document, "config", "top level"), "config")
+    _validate_machine(check, check.obj(check.key(document, "machine", "top level"), "machine"))
+    _validate_config(check, check.obj(check.key(document, "config", "top level"), "config"))
+    cleaned = document.get("objects_cleaned_at_start", [])
+    if not isinstance(cleaned, list) or not all(isinstance(line, str) for line in cleaned):
+        check.fail("objects_cleaned_at_start", "expected a list of strings")
     cells = check.key(document, "cells", "top level")
     if not isinstance(cells, list):
         check.fail("cells", "expected a list")
     for index, cell in enumerate(cells):
         _validate_cell(check, cell, f"cells[{index}]")
+
+
+def _timestamp(check: _Check, value: str, at: str) -> None:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        check.fail(at, f"expected an ISO 8601 UTC time like 2026-11-26T14:00:00Z, got {value[:40]!r}")
+
+
+def _validate_machine(check: _Check, machine: dict[str, Any]) -> None:
+    check.string(check.key(machine, "name", "machine"), "machine.name")
+    for name in ("cpu_model", "kernel", "python", "os", "virtualization", "clocksource", "governor"):
+        check.string(machine.get(name), f"machine.{name}", nullable=True)
+    check.whole(machine.get("cores"), "machine.cores", nullable=True)
+    check.obj(machine.get("limits", {}), "machine.limits")
+    check.obj(machine.get("packages", {}), "machine.packages")
+
+
+def _validate_config(check: _Check, config: dict[str, Any]) -> None:
+    for name in ("profile", "placement", "pin", "label"):
+        check.string(config.get(name), f"config.{name}", nullable=True)
+    check.whole(config.get("repeats"), "config.repeats", nullable=True)
+    for name in ("budget_s", "timeout_s"):
+        check.number(config.get(name), f"config.{name}", nullable=True)
+    transports = config.get("transports", [])
+    if not isinstance(transports, list) or not all(isinstance(t, str) for t in transports):
+        check.fail("config.transports", "expected a list of mechanism names")
+    check.obj(config.get("pinning"), "config.pinning", nullable=True)
+    check.figures(config.get("harness_overhead_ns"), "config.harness_overhead_ns")
 
 
 def _validate_cell(check: _Check, value: Any, at: str) -> None:
@@ -227,37 +370,60 @@ def _validate_cell(check: _Check, value: Any, at: str) -> None:
     if workload not in ("pingpong", "stream"):
         check.fail(f"{at}.workload", "expected 'pingpong' or 'stream'")
     size = check.key(cell, "size", at)
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-        check.fail(f"{at}.size", "expected a positive whole number of bytes")
+    check.whole(size, f"{at}.size", minimum=1)
     status = check.key(cell, "status", at)
     if status not in CELL_STATUSES:
         check.fail(f"{at}.status", f"expected one of {', '.join(CELL_STATUSES)}")
-    check.string(cell.get("reason"), f"{at}.reason", nullable=True)
+    for name in ("reason", "remedy", "started", "finished", "unstable_reason"):
+        check.string(cell.get(name), f"{at}.{name}", nullable=True)
+    _validate_load(check, cell.get("load"), f"{at}.load")
     if status != "ok":
         return
     check.figures(cell.get("latency_ns"), f"{at}.latency_ns", LATENCY_KEYS)
-    if cell.get("latency_ns") is not None:
-        check.interval(cell["latency_ns"].get("ci95_p50"), f"{at}.latency_ns.ci95_p50")
     check.figures(check.key(cell, "throughput", at), f"{at}.throughput", THROUGHPUT_KEYS)
-    check.interval(check.obj(cell["throughput"], f"{at}.throughput").get("ci95_bytes_per_s"),
-                   f"{at}.throughput.ci95_bytes_per_s")
+    check.obj(cell["throughput"], f"{at}.throughput")
     check.figures(cell.get("cpu_ns_per_msg"), f"{at}.cpu_ns_per_msg", ("initiator", "peer"))
-    check.number(check.key(cell, "messages", at), f"{at}.messages")
+    check.whole(check.key(cell, "messages", at), f"{at}.messages")
+    params = check.obj(cell.get("params"), f"{at}.params", nullable=True)
+    check.string(params.get("wait"), f"{at}.params.wait", nullable=True)
+    check.flag(cell.get("unstable", False), f"{at}.unstable")
+    check.number(cell.get("cv"), f"{at}.cv", nullable=True)
     runs = check.key(cell, "runs", at)
     if not isinstance(runs, list) or not runs:
         check.fail(f"{at}.runs", "expected a non-empty list of runs")
     for index, run in enumerate(runs):
         _validate_run(check, run, f"{at}.runs[{index}]", workload)
-    check.string(cell.get("histogram"), f"{at}.histogram", nullable=True)
+    check.histogram(cell.get("histogram"), f"{at}.histogram")
+
+
+def _validate_load(check: _Check, value: Any, at: str) -> None:
+    """``load``: before/after snapshots and what happened during the cell, all figures or null."""
+    load = check.obj(value, at, nullable=True)
+    for name, snapshot in load.items():
+        if name in ("before", "after", "during"):
+            snapshot = check.obj(snapshot, f"{at}.{name}", nullable=True)
+            for key, figure in snapshot.items():
+                if key != "cpu_mhz":
+                    check.number(figure, f"{at}.{name}.{key}", nullable=True)
+            mhz = snapshot.get("cpu_mhz")
+            if mhz is not None and not isinstance(mhz, list):
+                check.fail(f"{at}.{name}.cpu_mhz", "expected a list of numbers or null")
+            for index, figure in enumerate(mhz or []):
+                check.number(figure, f"{at}.{name}.cpu_mhz[{index}]")
 
 
 def _validate_run(check: _Check, value: Any, at: str, workload: str) -> None:
     run = check.obj(value, at)
-    for name in ("messages", "elapsed_ns", "bytes_per_s", "msgs_per_s"):
+    check.whole(check.key(run, "messages", at), f"{at}.messages", minimum=1)
+    for name in ("elapsed_ns", "bytes_per_s", "msgs_per_s"):
         check.number(check.key(run, name, at), f"{at}.{name}")
     if workload == "pingpong":
         for name in ("p50_ns", "p99_ns"):
             check.number(check.key(run, name, at), f"{at}.{name}")
+    check.figures(run.get("cpu_ns_per_msg"), f"{at}.cpu_ns_per_msg")
+    cpus = check.obj(run.get("cpus"), f"{at}.cpus", nullable=True)
+    for role, cpu in cpus.items():
+        check.whole(cpu, f"{at}.cpus.{role}", nullable=True)
 
 
 def iter_ok_cells(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
