@@ -11,6 +11,7 @@ objects and saves the file marked ``interrupted``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import time
@@ -28,6 +29,7 @@ from ipcbench.ledger import Ledger, clean
 from ipcbench.peer import Child, kill_all, spawn, wait_all
 from ipcbench.plan import Cell, RunOptions, cells, placement
 from ipcbench.transports import REGISTRY, ChannelSpec
+from ipcbench.transports.shm_ring import segment_size
 from ipcbench.workloads import Job
 
 KIB = 1 << 10
@@ -58,9 +60,14 @@ class Runner:
         """Measure every cell; the file at the returned path is valid after every cell."""
         self.cleaned = clean(self.ledger.directory)
         document = self._new_document()
-        path = path or store.result_path(self.options.output, document["machine"]["name"], self.options.label)
-        store.ensure_writable(path.parent)
-        store.save(document, path)
+        if path is None:
+            # Parallel runs (CI jobs) can start in the same second with the same label: claim a free name.
+            path = store.result_path(self.options.output, document["machine"]["name"], self.options.label)
+            store.ensure_writable(path.parent)
+            path = store.create(document, path)
+        else:
+            store.ensure_writable(path.parent)
+            store.save(document, path)
         plan = cells(self.options)
         try:
             for index, cell in enumerate(plan):
@@ -124,13 +131,15 @@ class Runner:
         started = store.now_utc()
         try:
             count = self.calibrate(cell)
+            meter = machine.LoadMeter()
             runs = [self.measure_run(cell, count, warmup_for(count)) for _ in range(self.options.repeats)]
-        except (PeerError, OSError, ValueError) as exc:
-            return {**base, "status": "failed", "reason": str(exc), "started": started,
+            during = meter.stop()
+            summary = summarise(cell, runs, during)
+        except Exception as exc:  # whatever went wrong fails this cell only: the next cell goes on
+            return {**base, "status": "failed", "reason": failure_reason(cell, exc), "started": started,
                     "load": {"before": load_before, "after": machine.load_snapshot()}}
-        summary = summarise(cell, runs)
         return {**base, **summary, "started": started, "finished": store.now_utc(),
-                "load": {"before": load_before, "after": machine.load_snapshot()}}
+                "load": {"before": load_before, "after": machine.load_snapshot(), "during": during}}
 
     def calibrate(self, cell: Cell) -> int:
         """Messages per run so that one run measures for about ``budget_s`` (clamped to the bounds)."""
@@ -173,6 +182,31 @@ class Runner:
         return run_record(cell, count, initiator, peer, params)
 
 
+def failure_reason(cell: Cell, exc: Exception) -> str:
+    """One line saying why a cell failed. A ``PeerError`` already explains itself (a child failed, died or
+    hung); anything else happened while the runner set the run up, almost always because a kernel limit
+    ran out, so the limits that bound this mechanism are quoted with their values now."""
+    if isinstance(exc, PeerError):
+        return str(exc)
+    text = exc.strerror if isinstance(exc, OSError) and exc.errno is None and exc.strerror else str(exc)
+    reason = f"could not set up the run: {type(exc).__name__}: {text}"
+    limits = machine.read_limits()
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC and cell.transport == "posix-shm":
+        needed = segment_size(ChannelSpec(cell.size, cell.variant, ring_slots(cell.size)))
+        reason += f" (/dev/shm has too little room: the segment needs {needed} bytes)"
+    relevant = [f"{key}={limits.get(key)}" for key in LIMITS_OF.get(cell.transport, ())]
+    return f"{reason}; limits here: {', '.join(relevant)}" if relevant else reason
+
+
+# The limits that can stop a mechanism from creating its objects (keys of ``machine.read_limits``).
+LIMITS_OF = {
+    "posix-shm": ("dev_shm_free",),
+    "sysv-shm": ("shmmax", "shmall", "shmmni", "sem"),
+    "sysv-mq": ("msgmni", "msgmnb", "msgmax"),
+    "posix-mq": ("mq_queues_max", "rlimit_msgqueue", "mq_msg_max", "mq_msgsize_max"),
+}
+
+
 def warmup_for(count: int) -> int:
     return max(2, min(1000, count // 10))
 
@@ -201,8 +235,9 @@ def run_record(cell: Cell, count: int, initiator: dict[str, Any], peer: dict[str
     return record
 
 
-def summarise(cell: Cell, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Cell figures from its runs: percentiles from all raw samples, intervals across runs."""
+def summarise(cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Cell figures from its runs: percentiles from all raw samples, intervals across runs, and whether the
+    runs can be trusted (``stats.instability``, with ``during``: what other programs did meanwhile)."""
     rates = [run["bytes_per_s"] for run in runs]
     throughput = {
         "bytes_per_s": float(np.mean(rates)),
@@ -229,7 +264,8 @@ def summarise(cell: Cell, runs: list[dict[str, Any]]) -> dict[str, Any]:
     for run in runs:
         run.pop("params", None)
     cv = stats.coefficient_of_variation(stability_basis)
-    summary.update(runs=runs, cv=cv, unstable=bool(cv is not None and cv > stats.UNSTABLE_CV))
+    reason = stats.instability(stability_basis, during)
+    summary.update(runs=runs, cv=cv, unstable=reason is not None, unstable_reason=reason)
     return summary
 
 
