@@ -1,17 +1,61 @@
-"""The HTML report (issue 3): placeholder until the report lands."""
+"""``ipcbench report``: one self-contained HTML page from stored result files (issue 3).
+
+The page opens offline from disk: styles inline, figures as inline SVG, no scripts, fonts or network. The
+work is split by stage: ``runs`` (loaded files), ``verdicts`` (the claims, pure), ``tables`` and
+``figures`` (what each section shows), ``page`` (the template). Bad input is an ``InputError``: one line on
+stderr and exit status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
 from pathlib import Path
 
+from ipcbench import store
 from ipcbench.errors import InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
-    parser.add_argument("-o", "--output", type=Path, default=Path("reports/index.html"))
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[Path("results")],
+        help="result files, or folders to search for them (default: results)",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("reports/index.html"),
+        help="the HTML file to write (default: reports/index.html)",
+    )
 
 
 def command(args: argparse.Namespace) -> int:
-    raise InputError("the report is not implemented yet")
+    from ipcbench.report.page import render
+    from ipcbench.report.runs import load_runs
+
+    files = store.find_results(list(args.paths))
+    if not files:
+        where = ", ".join(str(path) for path in args.paths)
+        raise InputError(f"nothing to report: no result files in {where}")
+    html = render(load_runs(files))
+    write(html, args.output)
+    print(f"report: {args.output} ({len(files)} result file{'s' if len(files) != 1 else ''})")
+    return 0
+
+
+def write(html: str, path: Path) -> None:
+    """Write atomically, so a browser reloading the page never sees half of it."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(html)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,375 @@
+"""The report's figures: matplotlib (Agg, no pyplot) rendered to inline SVG strings.
+
+Figures are built on bare ``Figure`` objects, never through pyplot, so nothing is registered globally and
+each figure is freed as soon as its SVG is written. Text stays text in the SVG (``svg.fonttype: none``), so
+the page needs no font files and the browser's own sans-serif is used. Every figure has a title, axes
+labelled with units, and a legend; a mechanism has the same colour and line style everywhere
+(``style.colour``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullLocator
+
+from ipcbench import stats
+from ipcbench.report import style
+from ipcbench.report.ratios import Comparison, times
+from ipcbench.report.runs import Run, cores_busy, size_text
+
+_RC = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "figure.dpi": 100,
+}
+# Percentiles drawn in the distribution figure, on a "nines" axis (50, 90, 99, 99.9, ...).
+_PERCENTILES = (1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999)
+
+
+@contextmanager
+def _figure(name: str, width: float, height: float, **subplots: Any) -> Iterator[tuple[Figure, Any]]:
+    """A figure inside the report's style; ``svg.hashsalt`` keeps the SVG ids of figures apart."""
+    with matplotlib.rc_context({**_RC, "svg.hashsalt": name}):
+        figure = Figure(figsize=(width, height), layout="constrained")
+        yield figure, figure.subplots(**subplots)
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as an ``<svg>`` element to inline: no XML prologue, no fixed size (CSS scales it)."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    figure.clear()
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img"', text, count=1)
+
+
+def plain(text: str) -> str:
+    """Text from a result file, safe from matplotlib's mathtext (``$``) in titles and legends."""
+    return text.replace("$", r"\$")
+
+
+# ---- axes helpers ---------------------------------------------------------------------------------------
+
+
+def _size_axis(axes: Axes, sizes: Sequence[int]) -> None:
+    axes.set_xscale("log", base=2)
+    axes.xaxis.set_major_locator(FixedLocator(list(sizes)))
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: size_text(round(value))))
+    axes.set_xlabel("message size (bytes, log scale)")
+    if len(sizes) > 6:
+        axes.tick_params(axis="x", labelrotation=45)
+
+
+class _LogTicks(LogFormatter):
+    """Log-axis tick labels in the report's units (``10 µs``, ``1 GB/s``), plain text: no mathtext.
+
+    Matplotlib decides which ticks get a label (decades; the minor ticks too on a short axis); this class
+    only says how a label reads.
+    """
+
+    def __init__(self, text: Callable[[float], str]) -> None:
+        super().__init__(labelOnlyBase=False, minor_thresholds=(1.2, 0.5))
+        self.text = text
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.text(x) if super().__call__(x, pos) else ""
+
+
+def _si(value: float, unit: str = "") -> str:
+    for prefix, factor in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= factor:
+            return f"{value / factor:g} {prefix}{unit}".rstrip()
+    return f"{value:g} {unit}".rstrip()
+
+
+def _ns(value: float) -> str:
+    for unit, factor in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if value >= factor:
+            return f"{value / factor:g} {unit}"
+    return f"{value:g} ns"
+
+
+UNITS: dict[str, Callable[[float], str]] = {
+    "ns": _ns,
+    "B/s": lambda value: _si(value, "B/s"),
+    "/s": lambda value: _si(value),
+    "": lambda value: f"{value:g}",
+}
+
+
+def _log_y(axes: Axes, label: str, unit: str) -> None:
+    axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(_LogTicks(UNITS[unit]))
+    axes.yaxis.set_minor_formatter(_LogTicks(UNITS[unit]))
+    axes.set_ylabel(label)
+
+
+def _mechanism_line(axes: Axes, label: str, xs: Sequence[float], ys: Sequence[float]) -> None:
+    axes.plot(
+        xs,
+        ys,
+        marker="o",
+        markersize=4,
+        color=style.colour(label),
+        linestyle=style.linestyle(label),
+        label=plain(label),
+        linewidth=1.6,
+    )
+
+
+def _legend_right(figure: Figure, axes: Axes) -> None:
+    handles, labels = axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right upper", title="mechanism")
+
+
+def _series(
+    run: Run, label: str, workload: str, value: Callable[[dict[str, Any]], float | None]
+) -> tuple[list[int], list[float]]:
+    points = [
+        (size, value(cell)) for size in run.sizes(workload) if (cell := run.cell(label, workload, size))
+    ]
+    kept = [(x, y) for x, y in points if y is not None and y > 0]
+    return [x for x, _ in kept], [y for _, y in kept]
+
+
+def _latency(key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda cell: (cell.get("latency_ns") or {}).get(key)
+
+
+def _rate(key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda cell: (cell.get("throughput") or {}).get(key)
+
+
+# ---- single-run figures ---------------------------------------------------------------------------------
+
+
+def latency_vs_size(run: Run) -> str | None:
+    labels = style.ordered(run.labels("pingpong"))
+    if not labels:
+        return None
+    with _figure("latency", 9.5, 5.0) as (figure, axes):
+        for label in labels:
+            xs, p50 = _series(run, label, "pingpong", _latency("p50"))
+            _, p99 = _series(run, label, "pingpong", _latency("p99"))
+            _mechanism_line(axes, label, xs, p50)
+            if len(p99) == len(xs):
+                # Faint: ten overlapping bands must not hide the lines.
+                axes.fill_between(xs, p50, p99, color=style.colour(label), alpha=0.07, linewidth=0)
+        _size_axis(axes, run.sizes("pingpong"))
+        _log_y(axes, "round-trip time (log scale)", "ns")
+        axes.set_title("Round-trip latency by message size: p50 line, shaded band up to p99")
+        _legend_right(figure, axes)
+        return to_svg(figure)
+
+
+def throughput_vs_size(run: Run) -> str | None:
+    labels = style.ordered(run.labels("stream"))
+    if not labels:
+        return None
+    with _figure("throughput", 11.0, 4.6, ncols=2) as (figure, (left, right)):
+        for label in labels:
+            xs, rates = _series(run, label, "stream", _rate("bytes_per_s"))
+            _mechanism_line(left, label, xs, rates)
+            xs, msgs = _series(run, label, "stream", _rate("msgs_per_s"))
+            _mechanism_line(right, label, xs, msgs)
+        for axes in (left, right):
+            _size_axis(axes, run.sizes("stream"))
+        _log_y(left, "throughput (bytes/s, log scale; 1 MB = 10⁶ B)", "B/s")
+        _log_y(right, "messages per second (log scale)", "/s")
+        left.set_title("Stream: bytes per second")
+        right.set_title("Stream: messages per second")
+        figure.suptitle("Stream throughput by message size (one side sends as fast as the other receives)")
+        _legend_right(figure, left)
+        return to_svg(figure)
+
+
+def distribution_sizes(run: Run, most: int = 3) -> list[int]:
+    """A few sizes to show distributions at: smallest, largest, and the middle one."""
+    sizes = run.sizes("pingpong")
+    if len(sizes) <= most:
+        return sizes
+    return sorted({sizes[0], sizes[len(sizes) // 2], sizes[-1]})
+
+
+def _percentile_curve(encoded: str) -> tuple[list[float], list[float]]:
+    """(percentile, round-trip ns) pairs from a stored histogram, up to the deepest percentile it supports."""
+    histogram = stats.decode_histogram(encoded)
+    deepest = 100.0 * (1 - 1 / max(histogram.get_total_count(), 1))
+    wanted = [p for p in _PERCENTILES if p <= deepest]
+    values = histogram.get_percentile_to_value_dict(wanted)
+    return wanted, [float(values[p]) for p in wanted]
+
+
+def _nines(percentile: float) -> float:
+    return float(-np.log10(1 - percentile / 100))
+
+
+def latency_distributions(run: Run) -> str | None:
+    sizes = distribution_sizes(run)
+    if not sizes:
+        return None
+    with _figure("distribution", 11.0, 4.2, ncols=len(sizes), squeeze=False) as (figure, grid):
+        for axes, size in zip(grid[0], sizes, strict=True):
+            _distribution_panel(axes, run, size)
+        figure.suptitle("Round-trip latency distribution (percentiles from the stored HDR histograms)")
+        _legend_right(figure, grid[0][0])
+        return to_svg(figure)
+
+
+def _distribution_panel(axes: Axes, run: Run, size: int) -> None:
+    for label in style.ordered(run.labels("pingpong")):
+        cell = run.cell(label, "pingpong", size)
+        if cell is None or not cell.get("histogram"):
+            continue
+        percentiles, values = _percentile_curve(cell["histogram"])
+        _mechanism_line(axes, label, [_nines(p) for p in percentiles], values)
+    ticks = (50.0, 90.0, 99.0, 99.9, 99.99, 99.999)
+    axes.xaxis.set_major_locator(FixedLocator([_nines(p) for p in ticks]))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * (1 - 10**-value):.6g}"))
+    axes.set_xlim(left=0)
+    axes.set_xlabel("percentile (%, log scale of the tail)")
+    _log_y(axes, "round-trip time (log scale)", "ns")
+    axes.set_title(f"{size_text(size)} messages")
+
+
+def speedup_heatmap(
+    comparisons: dict[str, dict[tuple[str, int], Comparison]], labels: list[str], sizes: list[int]
+) -> str | None:
+    """Speed-up over a pipe, mechanism by size: green faster, red slower, grey no significant difference."""
+    if not labels or not sizes:
+        return None
+    with _figure("heatmap", 11.0, 0.45 * len(labels) + 1.8, ncols=2) as (figure, panels):
+        titles = {"latency": "Round trip (pingpong p50)", "throughput": "Stream (bytes/s)"}
+        for axes, (metric, title) in zip(panels, titles.items(), strict=True):
+            _heatmap_panel(axes, comparisons.get(metric, {}), labels, sizes)
+            axes.set_title(title)
+        figure.suptitle(
+            "Speed-up over pipe (times; above 1 = faster than a pipe; grey: no significant difference)"
+        )
+        return to_svg(figure)
+
+
+def _heatmap_panel(
+    axes: Axes, comparisons: dict[tuple[str, int], Comparison], labels: list[str], sizes: list[int]
+) -> None:
+    grid = np.full((len(labels), len(sizes)), np.nan)
+    for (label, size), comparison in comparisons.items():
+        if label in labels and size in sizes:
+            grid[labels.index(label), sizes.index(size)] = np.log2(comparison.speedup)
+    axes.imshow(np.clip(grid, -3, 3), cmap="RdYlGn", vmin=-3, vmax=3, aspect="auto")
+    for (label, size), comparison in comparisons.items():
+        if label in labels and size in sizes:
+            _heatmap_text(axes, labels.index(label), sizes.index(size), comparison)
+    axes.set_xticks(range(len(sizes)), [size_text(s) for s in sizes])
+    axes.set_yticks(range(len(labels)), [plain(label) for label in labels])
+    axes.set_xlabel("message size (bytes)")
+    axes.set_ylabel("mechanism")
+    axes.grid(False)
+
+
+def _heatmap_text(axes: Axes, row: int, column: int, comparison: Comparison) -> None:
+    significant = comparison.outcome in ("faster", "slower")
+    if not significant:
+        axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, color="#dddddd"))
+    text = f"{times(comparison.speedup)}x" + ("" if significant else " n.s.")
+    axes.text(column, row, text, ha="center", va="center", fontsize=8.5)
+
+
+def sync_cost(run: Run) -> str | None:
+    labels = [label for label in style.ordered(run.labels("pingpong")) if style.is_shared_memory(label)]
+    if not labels:
+        return None
+    shown = labels + (["pipe"] if "pipe" in run.labels("pingpong") else [])
+    with _figure("sync", 11.0, 4.4, ncols=2) as (figure, (left, right)):
+        for label in shown:
+            xs, p50 = _series(run, label, "pingpong", _latency("p50"))
+            _mechanism_line(left, label, xs, p50)
+            xs, busy = _series(run, label, "pingpong", cores_busy)
+            _mechanism_line(right, label, xs, busy)
+        for axes in (left, right):
+            _size_axis(axes, run.sizes("pingpong"))
+        _log_y(left, "round-trip time, p50 (log scale)", "ns")
+        right.set_ylabel("CPUs kept busy (CPU seconds per second)")
+        right.set_ylim(bottom=0)
+        left.set_title("Round trip: semaphores (dashed) vs spinning (solid)")
+        right.set_title("CPU cost: a spinning pair keeps ~2 CPUs busy")
+        figure.suptitle("Cost of synchronisation in shared memory (pipe for reference)")
+        _legend_right(figure, left)
+        return to_svg(figure)
+
+
+# ---- several runs ---------------------------------------------------------------------------------------
+
+
+def across_runs(runs: list[Run], metric: str) -> str | None:
+    """Small multiples: one panel per mechanism, one line per run (colour per run, fixed order)."""
+    workload, key, title, unit = {
+        "latency": ("pingpong", "p50", "round-trip time, p50", "ns"),
+        "throughput": ("stream", "bytes_per_s", "stream throughput (bytes/s)", "B/s"),
+    }[metric]
+    labels = style.ordered(set().union(*(run.labels(workload) for run in runs)))
+    if not labels:
+        return None
+    columns = min(4, len(labels))
+    rows = -(-len(labels) // columns)
+    with _figure(f"runs-{metric}", 11.0, 2.6 * rows + 1.2, nrows=rows, ncols=columns, squeeze=False) as (
+        figure,
+        grid,
+    ):
+        pick = _latency(key) if workload == "pingpong" else _rate(key)
+        for axes, label in zip(grid.flat, labels, strict=False):
+            _runs_panel(axes, runs, label, workload, pick, unit)
+            axes.set_ylabel(f"{title} (log)")
+        for axes in list(grid.flat)[len(labels) :]:
+            axes.set_visible(False)
+        handles = [Line2D([], [], color=style.run_colour(i), marker="o") for i in range(len(runs))]
+        figure.legend(
+            handles,
+            [plain(run.title) for run in runs],
+            loc="outside lower center",
+            ncols=min(3, len(runs)),
+            title="run",
+        )
+        figure.suptitle(f"{title[0].upper()}{title[1:]} by message size, per mechanism: one line per run")
+        return to_svg(figure)
+
+
+def _runs_panel(
+    axes: Axes,
+    runs: list[Run],
+    label: str,
+    workload: str,
+    pick: Callable[[dict[str, Any]], float | None],
+    unit: str,
+) -> None:
+    sizes = sorted(set().union(*(run.sizes(workload) for run in runs)))
+    for index, run in enumerate(runs):
+        xs, ys = _series(run, label, workload, pick)
+        axes.plot(xs, ys, marker="o", markersize=3, linewidth=1.3, color=style.run_colour(index))
+    _size_axis(axes, sizes)
+    axes.set_xlabel("message size")
+    _log_y(axes, "", unit)
+    axes.set_title(plain(label), color=style.colour(label), fontweight="bold")

@@ -1,0 +1,127 @@
+"""Assemble the report page: choose which runs each section shows, compute, draw, fill the template.
+
+Sections 2 to 8 describe the *primary* run, the newest file given. Verdicts are computed for the newest
+run of every machine. With more than one run, the comparison section puts them side by side: the newest
+run of each machine when there are several machines, else every run of the one machine, oldest first.
+The template is rendered with autoescaping on: every string from a result file is escaped; only the SVG
+that matplotlib wrote (which escapes its own text) is inserted as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from ipcbench import __version__, stats
+from ipcbench.report import figures, style, tables
+from ipcbench.report.runs import Run, newest_per_machine, size_text
+from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
+from ipcbench.units import format_ns
+
+TEMPLATE = "index.html.j2"
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim's verdict on one machine's newest run, with the sentences to show first."""
+
+    run: Run
+    verdict: Verdict
+    highlights: list[tuple[str, str]]
+
+
+def render(runs: list[Run]) -> str:
+    """The whole page for ``runs`` (oldest first, at least one)."""
+    primary = runs[-1]
+    context: dict[str, Any] = {
+        "primary": primary,
+        "runs": runs,
+        "partial_runs": [run for run in runs if run.partial],
+        "planned": tables.planned_cells(primary),
+        "claims": _claims(newest_per_machine(runs)),
+        "version": __version__,
+        "tolerance": f"{TOLERANCE:.0%}",
+        "unstable_cv": f"{stats.UNSTABLE_CV:.0%}",
+    }
+    context.update(_single_run(primary))
+    context.update(_comparison(runs))
+    return _environment().get_template(TEMPLATE).render(context)
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["size"] = size_text
+    environment.filters["ns"] = lambda value: (
+        format_ns(value) if isinstance(value, int | float) else str(value)
+    )
+    return environment
+
+
+def _claims(machines: list[Run]) -> list[dict[str, Any]]:
+    per_run = [(run, verdicts(run)) for run in machines]
+    return [
+        {
+            "number": number,
+            "statement": statement,
+            "results": [
+                ClaimResult(run, found[number - 1], highlights(found[number - 1])) for run, found in per_run
+            ],
+        }
+        for number, statement in CLAIMS.items()
+    ]
+
+
+def _svg(text: str | None) -> Markup | None:
+    return None if text is None else Markup(text)
+
+
+def _single_run(run: Run) -> dict[str, Any]:
+    speed = tables.relative_speed(run)
+    labels = [label for label in style.ordered(run.labels()) if label != tables.BASELINE]
+    document = run.document
+    return {
+        "latency_svg": _svg(figures.latency_vs_size(run)),
+        "throughput_svg": _svg(figures.throughput_vs_size(run)),
+        "distribution_svg": _svg(figures.latency_distributions(run)),
+        "distribution_sizes": [size_text(size) for size in figures.distribution_sizes(run)],
+        "heatmap_svg": _svg(figures.speedup_heatmap(speed, labels, run.sizes())),
+        "speed_tables": tables.speed_tables(run, speed),
+        "sync_svg": _svg(figures.sync_cost(run)),
+        "sync_rows": tables.sync_rows(run),
+        "problems": tables.problem_rows(run),
+        "unstable": tables.unstable_rows(run),
+        "facts": tables.run_facts(run),
+        "machine": tables.key_values(document["machine"], skip=("limits", "packages")),
+        "limits": tables.key_values(document["machine"].get("limits", {})),
+        "packages": tables.key_values(document["machine"].get("packages", {})),
+        "config": tables.key_values(document["config"]),
+        "overhead": document["config"].get("harness_overhead_ns") or {},
+        "method": document["config"],
+    }
+
+
+def _comparison(runs: list[Run]) -> dict[str, Any]:
+    machines = newest_per_machine(runs)
+    series = machines if len(machines) > 1 else runs
+    if len(series) < 2:
+        return {"series": [], "series_rule": "", "cross_rows": [], "compared": [], "omitted": 0}
+    compared = series[1:][-tables.MOST_COMPARED :]
+    return {
+        "series": series,
+        "series_rule": "the newest run of each machine" if len(machines) > 1 else "every run, oldest first",
+        "runs_latency_svg": _svg(figures.across_runs(series, "latency")),
+        "runs_throughput_svg": _svg(figures.across_runs(series, "throughput")),
+        "cross_rows": tables.cross_rows(series[0], compared),
+        "compared": compared,
+        "omitted": len(series) - 1 - len(compared),
+    }

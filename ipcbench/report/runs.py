@@ -1,0 +1,125 @@
+"""Loaded result files as the report sees them: a run, its cells indexed by mechanism, size and workload.
+
+Everything else in the report asks this module for figures ("the per-run p50s of posix-shm/spin pingpong
+at 4K"), so the knowledge of the result file's layout lives in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipcbench import store
+from ipcbench.units import format_size
+
+# Metric -> (workload it is measured by, key in a per-run summary).
+METRICS = {
+    "latency": ("pingpong", "p50_ns"),
+    "p99": ("pingpong", "p99_ns"),
+    "throughput": ("stream", "bytes_per_s"),
+    "msgs": ("stream", "msgs_per_s"),
+}
+
+Key = tuple[str, str, int]  # (mechanism label, workload, size)
+
+
+def cell_label(cell: dict[str, Any]) -> str:
+    """``posix-shm/spin``, or ``pipe`` for a mechanism without variants."""
+    variant = cell.get("variant")
+    return cell["transport"] if variant is None else f"{cell['transport']}/{variant}"
+
+
+def size_text(size: int) -> str:
+    """``64 B``, ``4K``, ``1M``: the CLI's size notation, with a unit on bare byte counts."""
+    text = format_size(size)
+    return f"{text} B" if text.isdigit() else text
+
+
+@dataclass(frozen=True)
+class Run:
+    """One result file: where it came from, its document, and its ok cells by (label, workload, size)."""
+
+    path: Path
+    document: dict[str, Any]
+    cells: dict[Key, dict[str, Any]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {(cell_label(c), c["workload"], c["size"]): c for c in store.iter_ok_cells(self.document)}
+        object.__setattr__(self, "cells", index)
+
+    @property
+    def machine(self) -> str:
+        return str(self.document["machine"]["name"])
+
+    @property
+    def created(self) -> str:
+        return str(self.document["created"])
+
+    @property
+    def status(self) -> str:
+        return str(self.document.get("status", "complete"))
+
+    @property
+    def partial(self) -> bool:
+        return self.status != "complete"
+
+    @property
+    def title(self) -> str:
+        """``machine 2026-11-26T14:00:00Z label``: how a run is named in legends and tables."""
+        label = self.document.get("label")
+        return " ".join(part for part in (self.machine, self.created, label) if part)
+
+    def cell(self, label: str, workload: str, size: int) -> dict[str, Any] | None:
+        return self.cells.get((label, workload, size))
+
+    def labels(self, workload: str | None = None) -> set[str]:
+        return {key[0] for key in self.cells if workload in (None, key[1])}
+
+    def sizes(self, workload: str | None = None) -> list[int]:
+        return sorted({key[2] for key in self.cells if workload in (None, key[1])})
+
+    def values(self, label: str, metric: str, size: int) -> list[float] | None:
+        """The per-run figures of one cell for a metric, or None when the cell was not measured."""
+        workload, key = METRICS[metric]
+        cell = self.cell(label, workload, size)
+        if cell is None:
+            return None
+        values = [run.get(key) for run in cell["runs"]]
+        found = [float(v) for v in values if isinstance(v, int | float) and v > 0]
+        return found or None
+
+
+def load_runs(paths: Iterable[Path]) -> list[Run]:
+    """Load every file (``ResultFileError`` on the first bad one), oldest first by creation time."""
+    runs = [Run(path, store.load(path)) for path in paths]
+    return sorted(runs, key=lambda run: (run.created, str(run.path)))
+
+
+def newest_per_machine(runs: list[Run]) -> list[Run]:
+    """The latest run of each machine, in order of first appearance: what verdicts and comparisons use."""
+    latest: dict[str, Run] = {}
+    for run in runs:
+        latest[run.machine] = run
+    return list(latest.values())
+
+
+def cores_busy(cell: dict[str, Any]) -> float | None:
+    """CPUs kept busy by the pair while the cell ran: CPU time per message times messages per second.
+
+    A spinning pair shows about 2.0 (each side burns a core while it waits); a blocking pair far less.
+    """
+    cpu = cell.get("cpu_ns_per_msg") or {}
+    rate = (cell.get("throughput") or {}).get("msgs_per_s")
+    parts = [cpu.get("initiator"), cpu.get("peer")]
+    if rate is None or any(p is None for p in parts):
+        return None
+    return float(sum(parts)) * float(rate) / 1e9
+
+
+def cpu_per_message(cell: dict[str, Any]) -> float | None:
+    """CPU nanoseconds per message, both sides together (per round trip for pingpong)."""
+    cpu = cell.get("cpu_ns_per_msg") or {}
+    parts = [cpu.get("initiator"), cpu.get("peer")]
+    return None if any(p is None for p in parts) else float(sum(parts))

@@ -1,0 +1,405 @@
+"""Verdicts on the four claims of DESIGN.md, computed from one run's stored figures and nothing else.
+
+Pure functions: a ``Run`` in, ``Verdict`` objects out, no I/O and no plotting, so every rule is testable on
+hand-made documents. The building block is a ``ratios.Comparison``: a speed-up of one mechanism over
+another at one size, with its 95% interval; one whose interval contains 1 is "no significant difference".
+
+Each claim is broken into ``Finding``s (one mechanism, or pair, at one size) that hold or not; the verdict
+is "holds" when all do, "holds only for ..." when some do, "does not hold" when none do. Explanations are
+attached only when the data shows what they explain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ipcbench.report.ratios import LOWER_IS_BETTER, Comparison, compare, times
+from ipcbench.report.runs import Run, cores_busy, cpu_per_message, size_text
+from ipcbench.report.style import is_shared_memory, ordered, rank
+from ipcbench.units import format_ns
+
+# Claim 4: two APIs perform "alike" when the interval of their ratio lies within this band around 1 (or
+# contains 1). Run-to-run variation of a cell is typically a few percent, so 10% separates noise from a
+# difference a user would care about.
+TOLERANCE = 0.10
+# Claim 2: a "large" transfer is at least this big (a pipe's default buffer); a "frequent" one is small.
+LARGE = 64 << 10
+SMALL = 4 << 10
+
+HOLDS, PARTLY, FAILS, INCONCLUSIVE, UNTESTED = (
+    "holds",
+    "holds partly",
+    "does not hold",
+    "inconclusive",
+    "not tested",
+)
+
+CLAIMS = {
+    1: "Shared memory is faster than pipes, sockets and message queues, because data is exchanged without "
+    "kernel intervention after setup.",
+    2: "Shared memory is ideal for large or frequent transfers.",
+    3: "Shared memory needs synchronisation (semaphores or mutexes), and that synchronisation has a cost.",
+    4: "SysV and POSIX shared memory are two APIs for the same thing, so they should perform alike.",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of a claim (a mechanism or pair at one size) and whether the claim holds there."""
+
+    subject: str
+    size: int
+    holds: bool | None  # None: cannot tell (a single run, no interval)
+    evidence: tuple[Comparison, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    claim: int
+    statement: str
+    status: str  # HOLDS, PARTLY, FAILS, INCONCLUSIVE or UNTESTED
+    headline: str
+    notes: tuple[str, ...]
+    findings: tuple[Finding, ...]
+
+
+def verdicts(run: Run) -> list[Verdict]:
+    """The four verdicts for one run, in the order of DESIGN.md."""
+    return [claim_faster(run), claim_large_or_frequent(run), claim_sync_cost(run), claim_apis_alike(run)]
+
+
+# ---- claim 1: faster than everything else ---------------------------------------------------------------
+
+
+def _beats_all(run: Run, label: str, size: int, metric: str) -> Finding | None:
+    """Whether ``label`` is significantly faster than every other (non-shm) mechanism at ``size``."""
+    workload = "pingpong" if metric in LOWER_IS_BETTER else "stream"
+    rivals = [r for r in ordered(run.labels(workload)) if not is_shared_memory(r)]
+    found = [c for r in rivals if (c := compare(run, label, r, metric, size)) is not None]
+    if not found:
+        return None
+    closest = min(found, key=lambda c: c.speedup)
+    shown = [c for c in found if c.baseline == "pipe"]
+    shown += [closest] if closest not in shown else []
+    holds = _all_or_none([c.outcome == "faster" if c.ci is not None else None for c in found])
+    return Finding(label, size, holds, tuple(shown), f"closest rival: {closest.baseline}")
+
+
+def _all_or_none(answers: list[bool | None]) -> bool | None:
+    """False if any answer is False, None if any is unknown, else True."""
+    if False in answers:
+        return False
+    return None if None in answers else True
+
+
+def _shm_findings(run: Run, metric: str, sizes: list[int]) -> list[Finding]:
+    workload = "pingpong" if metric in LOWER_IS_BETTER else "stream"
+    labels = [label for label in ordered(run.labels(workload)) if is_shared_memory(label)]
+    found = [_beats_all(run, label, size, metric) for label in labels for size in sizes]
+    return [finding for finding in found if finding is not None]
+
+
+def claim_faster(run: Run) -> Verdict:
+    findings = _shm_findings(run, "latency", run.sizes("pingpong"))
+    notes = [note for note in (_sem_note(findings), _spin_note(findings), _shrink_note(run)) if note]
+    return _verdict(1, findings, notes, "shared-memory round trips against pipes, sockets and queues")
+
+
+def _sem_note(findings: list[Finding]) -> str:
+    """Where semaphore shared memory is no faster than a pipe: the two wake-ups it shares with a pipe."""
+    slow: dict[str, list[int]] = {}
+    for finding in findings:
+        versus_pipe = [c for c in finding.evidence if c.baseline == "pipe"]
+        small = finding.size <= SMALL
+        if small and finding.subject.endswith("/sem") and versus_pipe and versus_pipe[0].outcome != "faster":
+            slow.setdefault(finding.subject, []).append(finding.size)
+    if not slow:
+        return ""
+    where = "; ".join(f"{label} at {_sizes_list(sizes)}" for label, sizes in slow.items())
+    return (
+        f"With semaphores, shared memory is no faster than a pipe ({where}): a semaphore wait sleeps in "
+        "the kernel just as a pipe read does, so both pay two wake-ups per round trip."
+    )
+
+
+def _spin_note(findings: list[Finding]) -> str:
+    spinning = sorted({f.subject for f in findings if f.subject.endswith("/spin") and f.holds})
+    if not spinning:
+        return ""
+    return (
+        f"{' and '.join(spinning)} win by polling a flag in the segment: no system call and no wake-up after "
+        "setup, which is what the claim describes. The price is a CPU kept busy on each side (claim 3)."
+    )
+
+
+def _shrink_note(run: Run) -> str:
+    """The lead of the fastest shared-memory variant over a pipe, smallest size against largest."""
+    sizes = run.sizes("pingpong")
+    labels = [label for label in ordered(run.labels("pingpong")) if is_shared_memory(label)]
+    if len(sizes) < 2 or not labels or "pipe" not in run.labels("pingpong"):
+        return ""
+    first = [c for label in labels if (c := compare(run, label, "pipe", "latency", sizes[0]))]
+    if not first:
+        return ""
+    best = max(first, key=lambda c: c.speedup)
+    last = compare(run, best.subject, "pipe", "latency", sizes[-1])
+    if last is None or last.speedup >= best.speedup:
+        return ""
+    return (
+        f"{best.subject}'s lead over pipe shrinks from {times(best.speedup)}x at {size_text(sizes[0])} to "
+        f"{times(last.speedup)}x at {size_text(sizes[-1])}: for large messages, copying the payload (which "
+        "every mechanism must do) dominates the cost of getting the kernel involved."
+    )
+
+
+# ---- claim 2: large or frequent transfers ---------------------------------------------------------------
+
+
+def claim_large_or_frequent(run: Run) -> Verdict:
+    sizes = run.sizes("stream")
+    large, small = [s for s in sizes if s >= LARGE], [s for s in sizes if s <= SMALL]
+    large_findings = _shm_findings(run, "throughput", large)
+    small_findings = _shm_findings(run, "msgs", small)
+    notes = [
+        _part_note(f"Large transfers ({size_text(LARGE)} and more, stream bytes/s)", large_findings),
+        _part_note(
+            f"Frequent small messages ({size_text(SMALL)} and less, stream messages/s)", small_findings
+        ),
+        _skipped_rivals_note(run, large),
+    ]
+    if not large:
+        notes.append(
+            f"No size of {size_text(LARGE)} or more was measured: run with --sizes including 1M to "
+            "test large transfers."
+        )
+    findings = sorted(large_findings + small_findings, key=lambda f: (rank(f.subject), f.size))
+    return _verdict(2, findings, [n for n in notes if n], "shared-memory stream throughput")
+
+
+def _part_note(title: str, findings: list[Finding]) -> str:
+    if not findings:
+        return ""
+    held = sum(1 for f in findings if f.holds)
+    return f"{title}: shared memory beats every other mechanism in {held} of {len(findings)} cases."
+
+
+def _skipped_rivals_note(run: Run, sizes: list[int]) -> str:
+    skipped = {
+        c["transport"] for c in run.document["cells"] if c["status"] == "skipped" and c["size"] in sizes
+    }
+    if not skipped:
+        return ""
+    names = ", ".join(ordered(skipped))
+    return (
+        f"{names} could not carry the largest sizes here (skipped, see the skipped cells), so they are "
+        "not in those comparisons."
+    )
+
+
+# ---- claim 3: synchronisation has a cost ----------------------------------------------------------------
+
+
+def _apis(run: Run, workload: str) -> list[str]:
+    """Shared-memory APIs measured with both a semaphore and a spinning variant."""
+    labels = run.labels(workload)
+    apis = dict.fromkeys(label.split("/")[0] for label in ordered(labels) if is_shared_memory(label))
+    return [api for api in apis if f"{api}/sem" in labels and f"{api}/spin" in labels]
+
+
+def _sync_finding(run: Run, api: str, size: int) -> Finding | None:
+    sem, spin = f"{api}/sem", f"{api}/spin"
+    evidence = [
+        c for metric in ("latency", "throughput") if (c := compare(run, sem, spin, metric, size)) is not None
+    ]
+    if not evidence:
+        return None
+    holds = None if evidence[0].ci is None else evidence[0].outcome == "slower"
+    return Finding(api, size, holds, tuple(evidence), _cpu_text(run, sem, spin, size))
+
+
+def _cpu_text(run: Run, sem: str, spin: str, size: int) -> str:
+    cells = [run.cell(label, "pingpong", size) for label in (sem, spin)]
+    if any(cell is None for cell in cells):
+        return ""
+    cpu = [cpu_per_message(cell) for cell in cells if cell]
+    busy = [cores_busy(cell) for cell in cells if cell]
+    if None in cpu or None in busy:
+        return ""
+    return (
+        f"CPU per round trip: sem {format_ns(cpu[0])}, spin {format_ns(cpu[1])}; "
+        f"CPUs kept busy: sem {busy[0]:.2f}, spin {busy[1]:.2f}"
+    )
+
+
+def claim_sync_cost(run: Run) -> Verdict:
+    apis = _apis(run, "pingpong") or _apis(run, "stream")
+    sizes = sorted(set(run.sizes("pingpong")) | set(run.sizes("stream")))
+    found = [_sync_finding(run, api, size) for api in apis for size in sizes]
+    findings = [f for f in found if f is not None]
+    notes = [_spin_cpu_note(run, apis), _placement_note(run)] if findings else []
+    return _verdict(3, findings, [n for n in notes if n], "semaphore variants against spinning variants")
+
+
+def _spin_cpu_note(run: Run, apis: list[str]) -> str:
+    """How many CPUs each variant kept busy at the smallest size: spinning costs a core per side."""
+    parts = []
+    for api in apis:
+        sizes = [s for s in run.sizes("pingpong") if run.cell(f"{api}/spin", "pingpong", s)]
+        cells = [run.cell(f"{api}/{v}", "pingpong", sizes[0]) if sizes else None for v in ("spin", "sem")]
+        busy = [cores_busy(cell) if cell else None for cell in cells]
+        if busy[0] is not None:
+            against = f" against {busy[1]:.2f} for {api}/sem" if busy[1] is not None else ""
+            parts.append(f"{api}/spin kept {busy[0]:.2f} CPUs busy at {size_text(sizes[0])}{against}")
+    if not parts:
+        return ""
+    return (
+        "Not letting the kernel do the waiting has its own cost: a spinning pair burns a core on each side, "
+        "even while no message is coming (" + "; ".join(parts) + ")."
+    )
+
+
+def _placement_note(run: Run) -> str:
+    placement = run.document["config"].get("placement")
+    if not placement:
+        return ""
+    if "same" in str(placement):
+        return (
+            "Both processes shared one CPU here, where spinning wastes the time slice the other side needs "
+            "to answer."
+        )
+    return f"Placement was {placement}: spinning pays off only while each side has a CPU of its own."
+
+
+# ---- claim 4: the two APIs perform alike ----------------------------------------------------------------
+
+
+def _alike_finding(run: Run, variant: str, metric: str, size: int) -> Finding | None:
+    comparison = compare(run, f"posix-shm/{variant}", f"sysv-shm/{variant}", metric, size)
+    if comparison is None:
+        return None
+    holds = comparison.alike(TOLERANCE)
+    deviation = comparison.deviation
+    if deviation is None:
+        note = "one run: no interval"
+    elif deviation <= TOLERANCE:
+        note = f"alike within {max(1, math.ceil(deviation * 100))}%"
+    elif holds:
+        note = f"no significant difference, but the interval is wide (±{deviation:.0%}): more runs would tell"
+    else:
+        note = f"differ by more than {TOLERANCE:.0%}"
+    subject = f"{variant}, {'round trip' if metric == 'latency' else 'stream'}"
+    return Finding(subject, size, holds, (comparison,), note)
+
+
+def claim_apis_alike(run: Run) -> Verdict:
+    findings = [
+        f
+        for variant in ("sem", "spin")
+        for metric in ("latency", "throughput")
+        for size in run.sizes()
+        if (f := _alike_finding(run, variant, metric, size)) is not None
+    ]
+    notes = [_semaphore_difference_note(findings)]
+    return _verdict(4, findings, [n for n in notes if n], "posix-shm against sysv-shm, same variant")
+
+
+def _semaphore_difference_note(findings: list[Finding]) -> str:
+    spin_alike = [f.holds for f in findings if f.subject.startswith("spin")]
+    sem_alike = [f.holds for f in findings if f.subject.startswith("sem")]
+    if spin_alike and all(spin_alike) and False in sem_alike:
+        return (
+            "The spinning variants, which touch only the shared memory, are alike; the semaphore variants "
+            "differ, so the difference lies in the semaphores (SysV semop against POSIX sem_wait/sem_post), "
+            "not in the memory."
+        )
+    return ""
+
+
+# ---- summary --------------------------------------------------------------------------------------------
+
+
+def _verdict(claim: int, findings: list[Finding], notes: list[str], scope: str) -> Verdict:
+    status, headline = _summary(findings, scope)
+    return Verdict(claim, CLAIMS[claim], status, headline, tuple(notes), tuple(findings))
+
+
+def _summary(findings: list[Finding], scope: str) -> tuple[str, str]:
+    if not findings:
+        return UNTESTED, f"not tested: this run has no cells for it ({scope})"
+    answers = [f.holds for f in findings]
+    if all(answers):
+        return HOLDS, f"holds for every case measured ({scope}, {len(findings)} cases)"
+    if True not in answers:
+        if False not in answers:
+            return INCONCLUSIVE, "inconclusive: one run per cell, so no confidence intervals"
+        return FAILS, f"does not hold in any case measured ({scope})"
+    return PARTLY, "holds only for " + _where(findings, lambda f: bool(f.holds))
+
+
+def _where(findings: list[Finding], chosen: Callable[[Finding], bool]) -> str:
+    """``posix-shm/spin at every size (64 B to 1M); posix-shm/sem at 1M``."""
+    tested: dict[str, list[int]] = {}
+    for finding in findings:
+        tested.setdefault(finding.subject, []).append(finding.size)
+    parts = []
+    for subject, sizes in tested.items():
+        good = [f.size for f in findings if f.subject == subject and chosen(f)]
+        if good:
+            parts.append(f"{subject} at {_ranges(good, sizes)}")
+    return "; ".join(parts)
+
+
+def _ranges(good: list[int], tested: list[int]) -> str:
+    """Consecutive runs of the tested sizes: ``64 B to 4K, 1M``, or ``every size (64 B to 1M)``."""
+    tested = sorted(set(tested))
+    if set(good) >= set(tested) and len(tested) > 1:
+        return f"every size ({size_text(tested[0])} to {size_text(tested[-1])})"
+    groups: list[list[int]] = []
+    for size in tested:
+        if size not in good:
+            groups.append([])
+        elif groups and groups[-1]:
+            groups[-1].append(size)
+        else:
+            groups.append([size])
+    return ", ".join(_span(group) for group in groups if group)
+
+
+def _span(group: list[int]) -> str:
+    return size_text(group[0]) if len(group) == 1 else f"{size_text(group[0])} to {size_text(group[-1])}"
+
+
+def _sizes_list(sizes: list[int]) -> str:
+    return ", ".join(size_text(size) for size in sizes)
+
+
+def highlights(verdict: Verdict) -> list[tuple[str, str]]:
+    """At most two (kind, sentence) pairs to show beside a verdict: its clearest case, where it fails."""
+    held = [f for f in verdict.findings if f.holds]
+    failed = [f for f in verdict.findings if f.holds is False]
+    lines = []
+    if held:
+        lines.append(("clearest case", _with_note(verdict.claim, _clearest(verdict.claim, held))))
+    if failed:
+        lines.append(("where it fails", _with_note(verdict.claim, failed[0])))
+    return lines
+
+
+def _clearest(claim: int, held: list[Finding]) -> Finding:
+    if claim == 4:  # the pair known most precisely to be alike
+        return min(held, key=lambda f: f.evidence[0].deviation or math.inf)
+    if claim == 3:  # where semaphores cost most (the lowest speed-up of sem over spin)
+        return min(held, key=lambda f: f.evidence[0].speedup)
+    return max(held, key=lambda f: f.evidence[0].speedup)
+
+
+def _with_note(claim: int, finding: Finding) -> str:
+    # A failing claim-1/2 case is explained by the comparison it lost, not by the one it may have won.
+    comparison = next((c for c in finding.evidence if c.outcome != "faster"), finding.evidence[0])
+    if finding.holds or claim in (3, 4):
+        comparison = finding.evidence[0]
+    sentence = comparison.sentence()
+    return f"{sentence} ({finding.note})" if claim in (3, 4) and finding.note else sentence
