@@ -1,0 +1,235 @@
+"""How ``ipcbench compare`` prints: a rich table on a terminal, Markdown for a CI job summary, JSON for
+scripts. Every format carries the same facts: ratios with intervals, verdicts, the gate, and the notes that
+qualify them (too few runs, different machines, unstable cells, where the noise floor comes from).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ipcbench.compare import METRICS, CellResult, Change, Comparison, Settings, fingerprints, gate_text, gates
+from ipcbench.transports import label
+from ipcbench.units import format_size
+
+SHOWN = ("p50", "p99", "throughput")
+STYLE = {"slower": "bold red", "failed in NEW": "bold red", "faster": "green", "unstable: rerun": "yellow"}
+
+
+def render(comparison: Comparison, form: str) -> str:
+    if form == "markdown":
+        return markdown(comparison)
+    if form == "json":
+        return json.dumps(as_json(comparison), indent=1, allow_nan=False) + "\n"
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=160, no_color=True, highlight=False)
+    for item in terminal(comparison):
+        console.print(item)
+    return buffer.getvalue()
+
+
+def emit(text: str, form: str, comparison: Comparison) -> None:
+    """Print to stdout: the table with colour (when stdout is a terminal), other formats as text."""
+    if form != "table":
+        print(text, end="")
+        return
+    # A CI log is not a terminal: rich would wrap at 80 columns and split every ratio over two lines.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    for item in terminal(comparison):
+        console.print(item)
+
+
+def print_gate(comparison: Comparison) -> None:
+    for line in gate_lines(comparison):
+        print(line)
+
+
+# ---- shared wording -----------------------------------------------------------------------------------
+
+
+def ratio_text(change: Change | None) -> str:
+    if change is None:
+        return "-"
+    if change.ci is None:
+        return f"{change.ratio:.3f}"
+    return f"{change.ratio:.3f} [{change.ci[0]:.3f}, {change.ci[1]:.3f}]"
+
+
+def verdict_text(cell: CellResult) -> str:
+    return f"{cell.verdict}: {cell.detail}" if cell.detail else cell.verdict
+
+
+def regression_line(cell: CellResult, settings: Settings) -> str:
+    slower = [change for change in cell.changes.values()
+              if change.verdict == "slower" and gates(change.metric, cell.key[2], settings)]
+    if not slower:
+        return f"{cell.name}: {verdict_text(cell)}"
+    change = max(slower, key=lambda c: c.slowdown)
+    interval = f", 95% CI {change.ci[0]:.3f}-{change.ci[1]:.3f}" if change.ci else ""
+    return (f"{cell.name}: {cell.detail} (ratio {change.ratio:.3f}{interval}, p={change.p_slower:.3g}, "
+            f"noise floor {_floor_text(change)})")
+
+
+def _floor_text(change: Change) -> str:
+    return "unknown" if change.noise_floor is None else f"x{change.noise_floor:.3f}"
+
+
+def gate_lines(comparison: Comparison) -> list[str]:
+    settings = comparison.settings
+    regressions = comparison.regressions
+    lines = []
+    if regressions:
+        lines.append(f"gate: FAIL: {len(regressions)} cell(s) regressed beyond {settings.threshold:.0%} "
+                     f"({gate_text(settings)}):")
+        lines.extend(f"  REGRESSION {regression_line(cell, settings)}" for cell in regressions)
+    else:
+        unstable = sum(cell.verdict == "unstable: rerun" for cell in comparison.cells)
+        extra = f"; {unstable} unstable cell(s) not judged" if unstable else ""
+        lines.append(f"gate: pass: no cell regressed beyond {settings.threshold:.0%} and the session noise "
+                     f"floor ({gate_text(settings)}){extra}")
+    if comparison.unconfirmed:
+        lines.append(f"  not confirmed by the second run (ignored): {', '.join(comparison.unconfirmed)}")
+    return lines
+
+
+def method_text(comparison: Comparison) -> str:
+    settings = comparison.settings
+    return (f"Ratios are NEW/BASE of the per-run medians with a bootstrap 95% interval. A change is "
+            f"significant when a one-sided Mann-Whitney U test over the runs gives p <= {settings.alpha:g} "
+            f"and it exceeds {settings.threshold:.0%}; the gate ({gate_text(settings)}) also "
+            f"needs it beyond the session noise floor.")
+
+
+def _side(comparison: Comparison, which: str) -> str:
+    path, document = ((comparison.base_path, comparison.base) if which == "BASE"
+                      else (comparison.new_path, comparison.new))
+    return (f"{path} ({document['machine']['name']}, profile {document['config'].get('profile')}, "
+            f"{document['created']})")
+
+
+def _side_md(comparison: Comparison, which: str) -> str:
+    path, document = ((comparison.base_path, comparison.base) if which == "BASE"
+                      else (comparison.new_path, comparison.new))
+    return (f"`{path}` ({_md(document['machine']['name'])}, profile {document['config'].get('profile')}, "
+            f"{document['created']})")
+
+
+# ---- terminal -----------------------------------------------------------------------------------------
+
+
+def terminal(comparison: Comparison) -> list[Any]:
+    table = Table(title=escape(f"BASE {_side(comparison, 'BASE')}\nNEW  {_side(comparison, 'NEW')}"))
+    for header, justify in (("mechanism", "left"), ("workload", "left"), ("size", "right"),
+                            *((METRICS[name].title + " NEW/BASE", "right") for name in SHOWN),
+                            ("verdict", "left")):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for cell in comparison.cells:
+        transport, variant, workload, size = cell.key
+        ratios = [escape(ratio_text(cell.changes.get(name))) for name in SHOWN]
+        table.add_row(escape(label(transport, variant)), workload, format_size(size), *ratios,
+                      escape(verdict_text(cell)), style=STYLE.get(cell.verdict))
+    items: list[Any] = [table, escape(method_text(comparison))]
+    items.extend(escape(f"note: {note}") for note in comparison.notes)
+    if any("different machines" in note for note in comparison.notes):
+        machines = Table(title="machines")
+        for header in ("", "BASE", "NEW"):
+            machines.add_column(header)
+        for key, base, new in fingerprints(comparison):
+            machines.add_row(key, escape(base), escape(new), style="bold" if base != new else None)
+        items.append(machines)
+    items.extend(escape(line) for line in gate_lines(comparison))
+    return items
+
+
+# ---- markdown -----------------------------------------------------------------------------------------
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown(comparison: Comparison) -> str:
+    regressions = comparison.regressions
+    status = f"FAIL, {len(regressions)} regression(s)" if regressions else "pass"
+    lines = [f"## ipcbench compare: {status}", "",
+             f"**BASE** {_side_md(comparison, 'BASE')}  ", f"**NEW** {_side_md(comparison, 'NEW')}", "",
+             method_text(comparison) + " **Bold**: a significant change beyond the threshold.", "",
+             "| mechanism | workload | size | " + " | ".join(METRICS[n].title for n in SHOWN)
+             + " | verdict |",
+             "|:--|:--|--:|--:|--:|--:|:--|"]
+    for cell in comparison.cells:
+        transport, variant, workload, size = cell.key
+        ratios = [_md_ratio(cell.changes.get(name)) for name in SHOWN]
+        verdict = _md(verdict_text(cell))
+        if cell.regressed:
+            verdict = f"**{verdict}**"
+        lines.append(f"| {label(transport, variant)} | {workload} | {format_size(size)} | "
+                     + " | ".join(ratios) + f" | {verdict} |")
+    gate = gate_lines(comparison)
+    lines += ["", "### Gate", "", f"**{_md(gate[0])}**", ""]
+    lines += [f"- {_md(line.strip())}" for line in gate[1:]]
+    lines += ["", "### Notes", ""]
+    lines += [f"- {_md(note)}" for note in comparison.notes]
+    lines += ["", "<details><summary>Machines and runs</summary>", "", "| | BASE | NEW |", "|:--|:--|:--|"]
+    for key, base, new in fingerprints(comparison):
+        shown = f"**{_md(new)}**" if new != base else _md(new)
+        lines.append(f"| {key} | {_md(base)} | {shown} |")
+    lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def _md_ratio(change: Change | None) -> str:
+    text = ratio_text(change)
+    return f"**{text}**" if change is not None and change.verdict in ("slower", "faster") else text
+
+
+# ---- json ---------------------------------------------------------------------------------------------
+
+
+def as_json(comparison: Comparison) -> dict[str, Any]:
+    settings = comparison.settings
+    return {
+        "base": _file_json(comparison, "BASE"),
+        "new": _file_json(comparison, "NEW"),
+        "settings": {"threshold": settings.threshold, "alpha": settings.alpha,
+                     "gate_metrics": list(settings.gate_metrics), "noise_z": settings.noise_z},
+        "gate": "fail" if comparison.regressions else "pass",
+        "regressions": [{**_key_json(cell), "detail": cell.detail, "line": regression_line(cell, settings)}
+                        for cell in comparison.regressions],
+        "unconfirmed": comparison.unconfirmed,
+        "noise_floors": {f"{w}/{m}": floor for (w, m), floor in comparison.noise.items()},
+        "notes": comparison.notes,
+        "cells": [_cell_json(cell) for cell in comparison.cells],
+    }
+
+
+def _file_json(comparison: Comparison, which: str) -> dict[str, Any]:
+    path, document = ((comparison.base_path, comparison.base) if which == "BASE"
+                      else (comparison.new_path, comparison.new))
+    return {"file": str(path), "created": document["created"], "label": document.get("label"),
+            "machine": document["machine"], "profile": document["config"].get("profile"),
+            "repeats": document["config"].get("repeats"), "placement": document["config"].get("placement")}
+
+
+def _key_json(cell: CellResult) -> dict[str, Any]:
+    transport, variant, workload, size = cell.key
+    return {"name": cell.name, "transport": transport, "variant": variant, "workload": workload, "size": size}
+
+
+def _cell_json(cell: CellResult) -> dict[str, Any]:
+    unstable = bool(cell.base and cell.base.get("unstable")) or bool(cell.new and cell.new.get("unstable"))
+    metrics = {name: _change_json(change) for name, change in cell.changes.items()}
+    return {**_key_json(cell), "verdict": cell.verdict, "detail": cell.detail, "regressed": cell.regressed,
+            "unstable": unstable, "metrics": metrics}
+
+
+def _change_json(change: Change) -> dict[str, Any]:
+    return {"ratio": change.ratio, "ci95": change.ci, "p_slower": change.p_slower,
+            "p_faster": change.p_faster, "slowdown": change.slowdown, "noise_floor": change.noise_floor,
+            "verdict": change.verdict}
