@@ -1,17 +1,142 @@
-"""ipcbench exports: placeholder until it lands."""
+"""ipcbench export: a result file in the formats of other benchmark trackers.
+
+* ``github-action-benchmark``: the JSON list that benchmark-action/github-action-benchmark reads with
+  ``tool: customSmallerIsBetter`` or ``customBiggerIsBetter`` -- entries ``{name, unit, value, range?,
+  extra?}``, ``range`` and ``extra`` being strings. One tool reads one file, so ``--metric latency`` gives
+  the smaller-is-better file (p50, p99 and p99.9 round trip of every pingpong cell) and ``--metric
+  throughput`` the bigger-is-better one (MB/s of every stream cell).
+* ``bencher``: Bencher Metric Format, ``{benchmark: {measure: {value, lower_value?, upper_value?}}}``.
+  ``latency`` (ns, p50 round trip) and ``throughput`` (operations/s: messages/s) are Bencher's built-in
+  measures; ``latency-p99``, ``latency-p999`` and ``bytes-per-second`` are created on first upload.
+
+Only measured cells are exported (skipped and failed ones have no figures); unstable cells are exported
+and say so, because a tracker that drops them would hide the noise.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import Any
 
 from ipcbench.errors import InputError
+from ipcbench.frames import newest
+from ipcbench.transports import label
+from ipcbench.units import format_size
+
+FORMATS = ("github-action-benchmark", "bencher")
+PERCENTILES = (("p50", "p50"), ("p99", "p99"), ("p999", "p99.9"))
+
+
+def cell_name(cell: dict[str, Any]) -> str:
+    """``posix-shm/spin pingpong 4K``: the benchmark's stable name across runs."""
+    return f"{label(cell['transport'], cell.get('variant'))} {cell['workload']} {format_size(cell['size'])}"
+
+
+def measured(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [cell for cell in document["cells"] if cell["status"] == "ok"]
+
+
+def _context(document: dict[str, Any], cell: dict[str, Any]) -> str:
+    machine, config = document["machine"], document["config"]
+    lines = [f"machine {machine['name']} ({machine.get('cpu_model')}, {machine.get('cores')} cores)",
+             f"profile {config.get('profile')}, {len(cell.get('runs') or [])} runs, "
+             f"placement {config.get('placement')}"]
+    if cell.get("unstable"):
+        lines.append("UNSTABLE: runs disagree, rerun before trusting this value")
+    return "\n".join(lines)
+
+
+def _half_width(interval: list[float] | None) -> str | None:
+    return None if not interval else f"± {(interval[1] - interval[0]) / 2:.6g}"
+
+
+def _entry(name: str, unit: str, value: float, interval: list[float] | None, extra: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "unit": unit, "value": value}
+    spread = _half_width(interval)
+    if spread is not None:
+        entry["range"] = spread
+    entry["extra"] = extra
+    return entry
+
+
+def github_action_benchmark(document: dict[str, Any], metric: str) -> list[dict[str, Any]]:
+    """Entries for ``customSmallerIsBetter`` (metric ``latency``) or ``customBiggerIsBetter``
+    (metric ``throughput``)."""
+    entries: list[dict[str, Any]] = []
+    for cell in measured(document):
+        extra = _context(document, cell)
+        if metric == "latency" and cell["workload"] == "pingpong" and cell.get("latency_ns"):
+            latency = cell["latency_ns"]
+            for key, shown in PERCENTILES:
+                interval = latency.get("ci95_p50") if key == "p50" else None
+                note = "round trip" + (", range: half the 95% CI of the per-run p50" if interval else "")
+                entries.append(_entry(f"{cell_name(cell)} {shown}", "ns", float(latency[key]), interval,
+                                      f"{note}\n{extra}"))
+        elif metric == "throughput" and cell["workload"] == "stream":
+            throughput = cell["throughput"]
+            interval = throughput.get("ci95_bytes_per_s")
+            scaled = [bound / 1e6 for bound in interval] if interval else None
+            entries.append(_entry(cell_name(cell), "MB/s", throughput["bytes_per_s"] / 1e6, scaled,
+                                  f"{throughput['msgs_per_s']:.6g} messages/s\n{extra}"))
+    return entries
+
+
+def _metric(value: float, interval: list[float] | None, floor: float = 0.0) -> dict[str, float]:
+    """A BMF metric; the interval is widened to contain the value (a per-run interval can miss the figure
+    pooled over all samples) and kept non-negative (a t interval over three noisy runs can cross zero)."""
+    result = {"value": float(value)}
+    if interval:
+        result["lower_value"] = max(floor, min(float(interval[0]), float(value)))
+        result["upper_value"] = max(float(interval[1]), float(value))
+    return result
+
+
+def bencher(document: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
+    """Bencher Metric Format: one benchmark per cell, several measures each."""
+    result: dict[str, dict[str, dict[str, float]]] = {}
+    for cell in measured(document):
+        measures: dict[str, dict[str, float]] = {}
+        latency = cell.get("latency_ns")
+        if cell["workload"] == "pingpong" and latency:
+            measures["latency"] = _metric(latency["p50"], latency.get("ci95_p50"))
+            measures["latency-p99"] = _metric(latency["p99"], None)
+            measures["latency-p999"] = _metric(latency["p999"], None)
+        throughput = cell["throughput"]
+        measures["throughput"] = _metric(throughput["msgs_per_s"], throughput.get("ci95_msgs_per_s"))
+        measures["bytes-per-second"] = _metric(throughput["bytes_per_s"], throughput.get("ci95_bytes_per_s"))
+        result[cell_name(cell)] = measures
+    return result
+
+
+def export(document: dict[str, Any], form: str, metric: str = "latency") -> Any:
+    if form == "bencher":
+        return bencher(document)
+    if form == "github-action-benchmark":
+        return github_action_benchmark(document, metric)
+    raise InputError(f"unknown export format {form!r}: choose from {', '.join(FORMATS)}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path, default=[Path("results")])
-    parser.add_argument("-o", "--output", type=Path, default=Path("reports/index.html"))
+    parser.add_argument("file", type=Path, help="a result file, or a folder (its newest result file)")
+    parser.add_argument("--format", choices=FORMATS, required=True, dest="form")
+    parser.add_argument("--metric", choices=("latency", "throughput"), default="latency",
+                        help="github-action-benchmark only: latency (customSmallerIsBetter, default) or "
+                             "throughput (customBiggerIsBetter)")
+    parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
 
 
 def command(args: argparse.Namespace) -> int:
-    raise InputError("exports is not implemented yet")
+    path, document = newest(args.file)
+    data = export(document, args.form, args.metric)
+    if not data:
+        what = f"{args.metric} " if args.form == "github-action-benchmark" else ""
+        raise InputError(f"{path}: no measured {what}cells to export")
+    text = json.dumps(data, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+    if args.output is None:
+        print(text, end="")
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+    return 0
