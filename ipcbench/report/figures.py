@@ -48,10 +48,12 @@ _PERCENTILES = (1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95
 
 
 @contextmanager
-def _figure(name: str, width: float, height: float, **subplots: Any) -> Iterator[tuple[Figure, Any]]:
+def _figure(
+    name: str, width: float, height: float, layout: str | None = "constrained", **subplots: Any
+) -> Iterator[tuple[Figure, Any]]:
     """A figure inside the report's style; ``svg.hashsalt`` keeps the SVG ids of figures apart."""
     with matplotlib.rc_context({**_RC, "svg.hashsalt": name}):
-        figure = Figure(figsize=(width, height), layout="constrained")
+        figure = Figure(figsize=(width, height), layout=layout)
         yield figure, figure.subplots(**subplots)
 
 
@@ -73,13 +75,13 @@ def plain(text: str) -> str:
 # ---- axes helpers ---------------------------------------------------------------------------------------
 
 
-def _size_axis(axes: Axes, sizes: Sequence[int]) -> None:
+def _size_axis(axes: Axes, sizes: Sequence[int], narrow: bool = False) -> None:
     axes.set_xscale("log", base=2)
     axes.xaxis.set_major_locator(FixedLocator(list(sizes)))
     axes.xaxis.set_minor_locator(NullLocator())
     axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: size_text(round(value))))
     axes.set_xlabel("message size (bytes, log scale)")
-    if len(sizes) > 6:
+    if len(sizes) > (4 if narrow else 6):  # neighbours on a log axis spanning 64 B to 16M collide
         axes.tick_params(axis="x", labelrotation=45)
 
 
@@ -121,7 +123,12 @@ UNITS: dict[str, Callable[[float], str]] = {
 
 
 def _log_y(axes: Axes, label: str, unit: str) -> None:
+    """A log y axis labelled in ``unit``, spanning at least a factor of 4 (call after plotting)."""
     axes.set_yscale("log")
+    low, high = axes.dataLim.intervaly
+    if 0 < low <= high < 4 * low:  # else ticks crowd on a near-flat line: "10.005 us, 10.01 us, ..."
+        middle = (low * high) ** 0.5
+        axes.set_ylim(middle / 2, middle * 2)
     axes.yaxis.set_major_formatter(_LogTicks(UNITS[unit]))
     axes.yaxis.set_minor_formatter(_LogTicks(UNITS[unit]))
     axes.set_ylabel(label)
@@ -196,7 +203,7 @@ def throughput_vs_size(run: Run) -> str | None:
             xs, msgs = _series(run, label, "stream", _rate("msgs_per_s"))
             _mechanism_line(right, label, xs, msgs)
         for axes in (left, right):
-            _size_axis(axes, run.sizes("stream"))
+            _size_axis(axes, run.sizes("stream"), narrow=True)
         _log_y(left, "throughput (bytes/s, log scale; 1 MB = 10⁶ B)", "B/s")
         _log_y(right, "messages per second (log scale)", "/s")
         left.set_title("Stream: bytes per second")
@@ -292,10 +299,11 @@ def _heatmap_panel(
 
 def _heatmap_text(axes: Axes, row: int, column: int, comparison: Comparison) -> None:
     significant = comparison.outcome in ("faster", "slower")
+    # Out of the layout: they sit inside the axes, and measuring each one makes the layout slow.
     if not significant:
-        axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, color="#dddddd"))
+        axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, color="#dddddd")).set_in_layout(False)
     text = f"{times(comparison.speedup)}x" + ("" if significant else " n.s.")
-    axes.text(column, row, text, ha="center", va="center", fontsize=8.5)
+    axes.text(column, row, text, ha="center", va="center", fontsize=8.5).set_in_layout(False)
 
 
 def sync_cost(run: Run) -> str | None:
@@ -310,7 +318,7 @@ def sync_cost(run: Run) -> str | None:
             xs, busy = _series(run, label, "pingpong", cores_busy)
             _mechanism_line(right, label, xs, busy)
         for axes in (left, right):
-            _size_axis(axes, run.sizes("pingpong"))
+            _size_axis(axes, run.sizes("pingpong"), narrow=True)
         _log_y(left, "round-trip time, p50 (log scale)", "ns")
         right.set_ylabel("CPUs kept busy (CPU seconds per second)")
         right.set_ylim(bottom=0)
@@ -335,23 +343,36 @@ def across_runs(runs: list[Run], metric: str) -> str | None:
         return None
     columns = min(4, len(labels))
     rows = -(-len(labels) // columns)
-    with _figure(f"runs-{metric}", 11.0, 2.6 * rows + 1.2, nrows=rows, ncols=columns, squeeze=False) as (
+    legend_rows = -(-len(runs) // 3)
+    height = 2.4 * rows + 0.8 + 0.2 * legend_rows
+    # No constrained layout here: with a dozen panels it costs more than all the drawing (fixed margins).
+    with _figure(f"runs-{metric}", 11.0, height, nrows=rows, ncols=columns, squeeze=False, layout=None) as (
         figure,
         grid,
     ):
+        figure.subplots_adjust(
+            left=0.08,
+            right=0.99,
+            top=1 - 0.55 / height,
+            bottom=(0.75 + 0.2 * legend_rows) / height,
+            hspace=0.55,
+            wspace=0.28,
+        )
         pick = _latency(key) if workload == "pingpong" else _rate(key)
-        for axes, label in zip(grid.flat, labels, strict=False):
+        for index, (axes, label) in enumerate(zip(grid.flat, labels, strict=False)):
             _runs_panel(axes, runs, label, workload, pick, unit)
-            axes.set_ylabel(f"{title} (log)")
+            axes.set_ylabel(f"{title} (log)" if index % columns == 0 else "")
         for axes in list(grid.flat)[len(labels) :]:
             axes.set_visible(False)
-        handles = [Line2D([], [], color=style.run_colour(i), marker="o") for i in range(len(runs))]
+        colours = style.run_colours(len(runs))
+        handles = [Line2D([], [], color=colour, marker="o") for colour in colours]
         figure.legend(
             handles,
             [plain(run.title) for run in runs],
-            loc="outside lower center",
+            loc="lower center",
             ncols=min(3, len(runs)),
             title="run",
+            fontsize=8.5,
         )
         figure.suptitle(f"{title[0].upper()}{title[1:]} by message size, per mechanism: one line per run")
         return to_svg(figure)
@@ -366,10 +387,60 @@ def _runs_panel(
     unit: str,
 ) -> None:
     sizes = sorted(set().union(*(run.sizes(workload) for run in runs)))
-    for index, run in enumerate(runs):
+    for colour, run in zip(style.run_colours(len(runs)), runs, strict=True):
         xs, ys = _series(run, label, workload, pick)
-        axes.plot(xs, ys, marker="o", markersize=3, linewidth=1.3, color=style.run_colour(index))
-    _size_axis(axes, sizes)
-    axes.set_xlabel("message size")
+        axes.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, color=colour)
+    _size_axis(axes, sizes, narrow=True)
+    axes.set_xlabel("message size (bytes)")
     _log_y(axes, "", unit)
     axes.set_title(plain(label), color=style.colour(label), fontweight="bold")
+
+
+def relative_to_first(runs: list[Run]) -> str | None:
+    """Each mechanism's figures in each run relative to run 1 (geometric mean over the sizes they share):
+    drift over time, or the gap between machines, in one glance."""
+    with _figure("runs-relative", 11.0, 4.4, ncols=2) as (figure, (left, right)):
+        drawn = 0
+        for axes, metric in ((left, "latency"), (right, "throughput")):
+            drawn += _relative_panel(axes, runs, metric)
+        if not drawn:
+            return None
+        left.set_ylabel("round-trip p50 ÷ run 1's (log scale; below 1 = faster)")
+        right.set_ylabel("stream bytes/s ÷ run 1's (log scale; above 1 = faster)")
+        left.set_title("Round trip, relative to run 1")
+        right.set_title("Stream throughput, relative to run 1")
+        figure.suptitle("Every run against run 1: geometric mean over the message sizes both measured")
+        _legend_right(figure, left if left.lines else right)
+        return to_svg(figure)
+
+
+def _relative_panel(axes: Axes, runs: list[Run], metric: str) -> int:
+    workload, pick = (
+        ("pingpong", _latency("p50")) if metric == "latency" else ("stream", _rate("bytes_per_s"))
+    )
+    first = runs[0]
+    drawn = 0
+    for label in style.ordered(first.labels(workload)):
+        base = dict(zip(*_series(first, label, workload, pick), strict=True))
+        ratios = [
+            _geometric_ratio(base, dict(zip(*_series(run, label, workload, pick), strict=True)))
+            for run in runs
+        ]
+        points = [(i + 1, r) for i, r in enumerate(ratios) if r is not None]
+        if len(points) > 1:
+            _mechanism_line(axes, label, [x for x, _ in points], [y for _, y in points])
+            drawn += 1
+    axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(_LogTicks(UNITS[""]))
+    axes.yaxis.set_minor_formatter(_LogTicks(UNITS[""]))
+    axes.axhline(1.0, color="#333333", linewidth=0.8)
+    axes.set_xlabel("run (numbered as in the table above)")
+    axes.xaxis.set_major_locator(FixedLocator(list(range(1, len(runs) + 1))))
+    return drawn
+
+
+def _geometric_ratio(base: dict[float, float], other: dict[float, float]) -> float | None:
+    shared = [size for size in base if size in other]
+    if not shared:
+        return None
+    return float(np.exp(np.mean([np.log(other[size] / base[size]) for size in shared])))

@@ -119,6 +119,7 @@ def _comparison(runs: list[Run]) -> dict[str, Any]:
     return {
         "series": series,
         "series_rule": "the newest run of each machine" if len(machines) > 1 else "every run, oldest first",
+        "runs_relative_svg": _svg(figures.relative_to_first(series)),
         "runs_latency_svg": _svg(figures.across_runs(series, "latency")),
         "runs_throughput_svg": _svg(figures.across_runs(series, "throughput")),
         "cross_rows": tables.cross_rows(series[0], compared),

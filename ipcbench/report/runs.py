@@ -66,6 +66,12 @@ class Run:
         return self.status != "complete"
 
     @property
+    def when(self) -> str:
+        """``2026-11-26T14:00:00Z label``: the run among the runs of its machine."""
+        label = self.document.get("label")
+        return f"{self.created} {label}" if label else self.created
+
+    @property
     def title(self) -> str:
         """``machine 2026-11-26T14:00:00Z label``: how a run is named in legends and tables."""
         label = self.document.get("label")

@@ -71,8 +71,18 @@ def linestyle(label: str) -> str:
     return "--" if label.endswith("/sem") else "-"
 
 
-def run_colour(index: int) -> str:
-    return RUN_COLOURS[index % len(RUN_COLOURS)]
+def run_colours(count: int) -> list[str]:
+    """Colours for ``count`` runs: distinct ones for a few, an ordered ramp (old to new) for many."""
+    if count <= len(RUN_COLOURS):
+        return list(RUN_COLOURS[:count])
+    from matplotlib import colormaps
+
+    ramp = colormaps["viridis"]
+    return [matplotlib_hex(ramp(0.9 * index / (count - 1))) for index in range(count)]
+
+
+def matplotlib_hex(rgba: tuple[float, float, float, float]) -> str:
+    return "#" + "".join(f"{round(channel * 255):02x}" for channel in rgba[:3])
 
 
 def is_shared_memory(label: str) -> bool:

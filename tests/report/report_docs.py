@@ -155,7 +155,9 @@ def document(
                     "repeats": 3,
                     "budget_s": 0.02,
                     "placement": placement,
-                    "transports": sorted({c["transport"] for c in cells}),
+                    "transports": sorted(
+                        {c["transport"] + (f"/{c['variant']}" if c["variant"] else "") for c in cells}
+                    ),
                     "sizes": sorted({c["size"] for c in cells}),
                     "workloads": ["pingpong", "stream"],
                     "harness_overhead_ns": {"timer_ns": 100.0, "loop_p50_ns": 300.0},

@@ -1,0 +1,86 @@
+"""End to end in a real browser: the report opens offline in headless Chromium, draws every figure, logs
+no error, asks for nothing but itself, fits a laptop screen, and shows hostile labels as text.
+
+The full-page screenshot is kept (``tmp_path`` and ``/tmp/report-screenshot.png``) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser import Browser, Page, chromium_binary
+from report_docs import full_run, save
+
+from ipcbench.cli import main
+
+pytestmark = pytest.mark.browser
+BINARY = chromium_binary()
+LABEL = "<script>alert(1)</script>"
+MACHINE = "<img src=x onerror=alert(2)>"
+SCREENSHOT_COPY = Path("/tmp/report-screenshot.png")
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+    if BINARY is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    folder = tmp_path_factory.mktemp("browser")
+    save(full_run(machine="laptop", created="2026-01-01T00:00:00Z"), folder / "results" / "laptop" / "a.json")
+    partial = full_run(machine=MACHINE, created="2026-01-02T00:00:00Z", label=LABEL, status="running")
+    save(partial, folder / "results" / "other" / "b.json")
+    assert main(["report", str(folder / "results"), "-o", str(folder / "index.html")]) == 0
+    browser = Browser(BINARY, folder / "profile")
+    try:
+        yield Page(browser, (folder / "index.html").as_uri(), width=1280)
+    finally:
+        browser.close()
+
+
+def test_every_figure_is_drawn(page: Page) -> None:
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('figure svg')].map(s => s.getBoundingClientRect().width)"
+    )
+    assert len(sizes) == 5 + 3  # one run's five figures, and three comparing the two machines
+    assert all(width > 600 for width in sizes), sizes
+    sections = page.evaluate("[...document.querySelectorAll('h2[id]')].map(h => h.id)")
+    expected = [
+        "verdicts",
+        "latency",
+        "throughput",
+        "distributions",
+        "relative",
+        "sync",
+        "problems",
+        "method",
+    ]
+    assert sections == [*expected, "comparison"]
+
+
+def test_no_errors_and_no_requests_beyond_the_file(page: Page) -> None:
+    assert page.problems() == []
+    assert page.evaluate("document.scripts.length") == 0
+    dialogs = [e for e in page.browser.events if e.get("method") == "Page.javascriptDialogOpening"]
+    assert dialogs == []
+    foreign = [url for url in page.requests() if not url.startswith(("file://", "data:"))]
+    assert foreign == []
+
+
+def test_hostile_strings_show_as_text(page: Page) -> None:
+    text = page.evaluate("document.body.innerText")
+    assert LABEL in text and MACHINE in text
+    assert page.evaluate("document.querySelectorAll('main img').length") == 0
+
+
+def test_partial_run_is_flagged(page: Page) -> None:
+    assert "Partial result file" in page.evaluate("document.querySelector('.banner.partial').innerText")
+
+
+def test_fits_a_laptop_screen_and_keeps_a_screenshot(page: Page, tmp_path: Path) -> None:
+    width, height = page.screenshot(tmp_path / "report.png")
+    assert width <= 1280, "the page scrolls sideways at laptop width"
+    assert height > 3000
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    shutil.copyfile(tmp_path / "report.png", SCREENSHOT_COPY)
