@@ -87,8 +87,8 @@ def _row(cell: dict[str, Any]) -> list[str]:
     latency = cell.get("latency_ns") or {}
     throughput = cell["throughput"]
     cpu = cell.get("cpu_ns_per_msg") or {}
-    note = "UNSTABLE (runs disagree; rerun)" if cell.get("unstable") else ""
-    if (cell.get("params") or {}).get("wait", "").startswith("spin"):
+    note = f"UNSTABLE ({cell.get('unstable_reason') or 'runs disagree'}; rerun)" if cell.get("unstable") else ""
+    if ((cell.get("params") or {}).get("wait") or "").startswith("spin"):
         note = ", ".join(filter(None, [cell["params"]["wait"], note]))
     return [*head, format_ns(latency.get("p50")), format_ns(latency.get("p99")), format_ns(latency.get("p999")),
             format_rate(throughput["bytes_per_s"]), format_rate(throughput["msgs_per_s"], "/s"),
@@ -96,11 +96,15 @@ def _row(cell: dict[str, Any]) -> list[str]:
 
 
 def header_lines(document: dict[str, Any]) -> list[str]:
+    from ipcbench.store import incomplete_reason
+
     machine = document["machine"]
     config = document["config"]
-    return [
+    lines = [
         f"machine {machine['name']}: {machine.get('cpu_model')}, {machine.get('cores')} cores, "
         f"kernel {machine.get('kernel')}, Python {machine.get('python')}",
         f"profile {config.get('profile')}, {config.get('repeats')} runs per cell, placement "
         f"{config.get('placement')}, status {document.get('status', 'complete')}, created {document['created']}",
     ]
+    incomplete = incomplete_reason(document)  # a killed run's file is valid, but must not pass for whole
+    return [*lines, incomplete] if incomplete else lines
