@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ipcbench.transports.base import compose_echo, compose_exchange
+
 KINDS = ("corrupt", "drop", "duplicate", "reorder", "hang", "crash", "garbage")
 
 
@@ -44,6 +46,9 @@ class FaultySender:
         self._fault = fault
         self._count = 0
         self._held: bytearray | None = None
+        # The fused round-trip halves of the real endpoint would bypass the fault: use composed ones.
+        self.exchange = compose_exchange(self.send, endpoint.recv_into)
+        self.echo = compose_echo(self.send, endpoint.recv_into)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._endpoint, name)

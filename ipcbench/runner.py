@@ -38,8 +38,10 @@ Progress = Callable[[str, int, int, Cell, dict[str, Any] | None], None]
 
 
 def ring_slots(size: int) -> int:
-    """Messages in flight per direction for ring and queue mechanisms: about 256 KiB, 2 to 64 slots."""
-    return max(2, min(64, (256 * KIB) // size))
+    """Messages in flight per direction for ring and queue mechanisms: about 256 KiB, 2 to 64 slots, a
+    power of two (never a multiple of the payload's 7 patterns, so a stale slot always shows)."""
+    fits = max(2, min(64, (256 * KIB) // size))
+    return 1 << (fits.bit_length() - 1)
 
 
 class Runner:
@@ -157,7 +159,9 @@ class Runner:
     def measure_run(self, cell: Cell, count: int, warmup: int) -> dict[str, Any]:
         """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
         same_core = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
-        spec = ChannelSpec(cell.size, cell.variant, ring_slots(cell.size), same_core)
+        lockstep = cell.workload == "pingpong"
+        slots = 1 if lockstep else ring_slots(cell.size)
+        spec = ChannelSpec(cell.size, cell.variant, slots, same_core, lockstep)
         transport = REGISTRY[cell.transport](spec)
         job = Job(cell.workload, cell.size, warmup, count, secrets.randbits(32), self.options.verify_every)
         children: list[Child] = []

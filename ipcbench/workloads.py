@@ -4,8 +4,8 @@ Both run in two forked processes: the *initiator* and the *peer*. A side pipe (`
 the mechanism and identical for all of them, carries the start barrier and the stream's acknowledgements,
 so no mechanism pays for a control message the others do not.
 
-* ``pingpong``: the initiator stamps message i, takes a timestamp, sends it, receives the echo, takes a
-  timestamp, and stores the round trip into a preallocated array; then it checks the echo in full (outside
+* ``pingpong``: the initiator stamps message i, takes a timestamp, sends it and receives the echo (the
+  endpoint's ``exchange``), takes a timestamp, and stores the round trip into a preallocated array; then it checks the echo in full (outside
   the timed interval). The peer echoes every message unchanged, without looking at it: the initiator's
   check covers both directions end to end.
 * ``stream``: the initiator sends ``count`` messages back to back, using whatever pipelining the mechanism
@@ -108,13 +108,12 @@ def pingpong_initiator(ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_cl
 
 def _pingpong(ep: Endpoint, payload: Payload, received: bytearray, first: int, count: int,
               samples: array.array[int] | None, clock: Clock) -> None:
-    send, recv_into, message = ep.send, ep.recv_into, payload.message
+    exchange, message = ep.exchange, payload.message
     for index in range(count):
         seq = first + index
         outgoing = message(seq)
         sent_at = clock()
-        send(outgoing)
-        recv_into(received)
+        exchange(outgoing, received)
         round_trip_ns = clock() - sent_at
         if samples is not None:
             samples[index] = round_trip_ns
@@ -124,15 +123,10 @@ def _pingpong(ep: Endpoint, payload: Payload, received: bytearray, first: int, c
 
 def pingpong_peer(ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
     buffer = bytearray(job.size)
-    send, recv_into = ep.send, ep.recv_into
     signal_ready(sync_w)
-    for _ in range(job.warmup):
-        recv_into(buffer)
-        send(buffer)
+    ep.echo(buffer, job.warmup)
     meter = CpuMeter(cpu_clock)
-    for _ in range(job.count):
-        recv_into(buffer)
-        send(buffer)
+    ep.echo(buffer, job.count)
     return meter.stop()
 
 

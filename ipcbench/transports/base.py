@@ -54,19 +54,52 @@ class ChannelSpec:
     variant: str | None  # "sem" or "spin" for shared memory, None elsewhere
     slots: int  # messages that may be in flight in one direction (ring slots, queue depth)
     same_core: bool = False  # both processes on one CPU: a spinning waiter must yield
+    # The workload keeps at most one message in flight and every reply implies the request was consumed
+    # (ping-pong): a mechanism may drop its flow control, as a hand-written ping-pong would.
+    lockstep: bool = False
+
+
+Exchange = Callable[[Buffer, Buffer], None]
+Echo = Callable[[Buffer, int], None]
+
+
+def compose_exchange(send: Callable[[Buffer], None], recv_into: Callable[[Buffer], None]) -> Exchange:
+    """Send one message, then receive one: the initiator's half of a round trip."""
+
+    def exchange(outgoing: Buffer, received: Buffer) -> None:
+        send(outgoing)
+        recv_into(received)
+
+    return exchange
+
+
+def compose_echo(send: Callable[[Buffer], None], recv_into: Callable[[Buffer], None]) -> Echo:
+    """Receive each of ``count`` messages into ``buffer`` and send it straight back: the peer's half."""
+
+    def echo(buffer: Buffer, count: int) -> None:
+        for _ in range(count):
+            recv_into(buffer)
+            send(buffer)
+
+    return echo
 
 
 class Endpoint:
-    """One process's end of a channel. ``send`` and ``recv_into`` are plain attributes (often closures over
-    local state, which Python calls faster than bound methods reading ``self``)."""
+    """One process's end of a channel.
 
-    send: Callable[[Buffer], None]
-    recv_into: Callable[[Buffer], None]
+    ``send`` and ``recv_into`` are plain attributes (often closures over local state, which Python calls
+    faster than bound methods reading ``self``). ``exchange`` and ``echo`` are the two halves of a round
+    trip, composed from them by default; a mechanism whose round trip costs about a microsecond fuses
+    them, so the harness adds no Python call between the halves that a hand-written loop would not make.
+    """
 
     def __init__(self, send: Callable[[Buffer], None], recv_into: Callable[[Buffer], None],
-                 close: Callable[[], None], handles: dict[str, Any]) -> None:
+                 close: Callable[[], None], handles: dict[str, Any], exchange: Exchange | None = None,
+                 echo: Echo | None = None) -> None:
         self.send = send
         self.recv_into = recv_into
+        self.exchange = exchange or compose_exchange(send, recv_into)
+        self.echo = echo or compose_echo(send, recv_into)
         self._close = close
         self._handles = handles
         self._closed = False

@@ -3,7 +3,8 @@
 Byte streams have no message boundaries, so ``send`` writes until the whole message is out and
 ``recv_into`` reads until the whole message is in: partial reads and writes are handled, never ignored. The
 first read or write goes straight into the caller's buffer; only a partial one slices (rare for small
-messages, negligible next to the copy for large ones).
+messages, negligible next to the copy for large ones). ``exchange`` and ``echo`` are fused so a round trip
+makes the same calls as a hand-written loop.
 """
 
 from __future__ import annotations
@@ -31,12 +32,30 @@ def fd_endpoint(read_fd: int, write_fd: int, handles: dict[str, Any]) -> Endpoin
         if got != len(view):
             _read_rest(read_fd, view, got)
 
+    def exchange(outgoing: Buffer, reply: Buffer) -> None:
+        written = write(write_fd, outgoing)
+        if written != len(outgoing):
+            _write_rest(write_fd, outgoing, written)
+        got = readv(read_fd, (reply,))
+        if got != len(reply):
+            _read_rest(read_fd, reply, got)
+
+    def echo(buffer: Buffer, count: int) -> None:
+        size = len(buffer)
+        for _ in range(count):
+            got = readv(read_fd, (buffer,))
+            if got != size:
+                _read_rest(read_fd, buffer, got)
+            written = write(write_fd, buffer)
+            if written != size:
+                _write_rest(write_fd, buffer, written)
+
     def close() -> None:
         for fd in {read_fd, write_fd}:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    return Endpoint(send, recv_into, close, handles)
+    return Endpoint(send, recv_into, close, handles, exchange, echo)
 
 
 def _write_rest(fd: int, view: Buffer, written: int) -> None:
@@ -66,7 +85,21 @@ def socket_endpoint(sock: socket.socket, handles: dict[str, Any]) -> Endpoint:
         if got != len(view):
             _recv_rest(sock, view, got)
 
-    return Endpoint(sendall, recv_into, sock.close, handles)
+    def exchange(outgoing: Buffer, reply: Buffer) -> None:
+        sendall(outgoing)
+        got = recv_into_(reply, 0, waitall)
+        if got != len(reply):
+            _recv_rest(sock, reply, got)
+
+    def echo(buffer: Buffer, count: int) -> None:
+        size = len(buffer)
+        for _ in range(count):
+            got = recv_into_(buffer, 0, waitall)
+            if got != size:
+                _recv_rest(sock, buffer, got)
+            sendall(buffer)
+
+    return Endpoint(sendall, recv_into, sock.close, handles, exchange, echo)
 
 
 def _recv_rest(sock: socket.socket, view: Buffer, got: int) -> None:

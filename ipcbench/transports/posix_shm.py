@@ -62,8 +62,10 @@ class PosixShmTransport(Transport):
         finally:
             self._shm.close_fd()
         if self.spec.variant == "sem":
+            # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
+            initials = (0,) if self.spec.lockstep else (0, self.spec.slots)
             for _direction in range(2):
-                for initial in (0, self.spec.slots):  # (filled, free)
+                for initial in initials:
                     self._sems.append(
                         create_posix(ledger, "posix-sem", posix_ipc.Semaphore, initial_value=initial)
                     )
@@ -83,7 +85,8 @@ class PosixShmTransport(Transport):
         shm.close_fd()
         mv = memoryview(mapping)
         sems = [posix_ipc.Semaphore(sem.name) for sem in self._sems]
-        pairs = [(sems[0], sems[1]), (sems[2], sems[3])] if sems else None
+        half = len(sems) // 2
+        pairs = [tuple(sems[:half]), tuple(sems[half:])] if sems else None
 
         def close() -> None:
             mv.release()

@@ -12,6 +12,10 @@ How a side waits is the variant:
 * ``sem``: two counting semaphores per direction (free slots, filled slots); a waiting side sleeps in the
   kernel and is woken by the other side's post, exactly as a pipe reader is.
 
+In ping-pong (``spec.lockstep``) each direction has a single slot and no flow control: the reply proves
+the request was consumed, so a spinning side polls one counter and a ``sem`` side uses one semaphore per
+direction, as a hand-written ping-pong would.
+
 Ordering: a sender copies the payload, then publishes the counter; on x86 (TSO) stores become visible in
 program order and each copy and store is a separate C call the compiler cannot reorder. Semaphore calls
 are full barriers.
@@ -44,15 +48,20 @@ def _slots(mv: memoryview, spec: ChannelSpec, direction: int) -> list[memoryview
     return [mv[start + i * stride : start + i * stride + spec.size] for i in range(spec.slots)]
 
 
-def ring_endpoint(mv: memoryview, spec: ChannelSpec, role: str, semaphores: list[tuple[Any, Any]] | None,
+def ring_endpoint(mv: memoryview, spec: ChannelSpec, role: str, semaphores: list[tuple[Any, ...]] | None,
                   close: Callable[[], None], handles: dict[str, Any]) -> Endpoint:
-    """An endpoint over a mapped segment. ``semaphores[d]`` is ``(filled, free)`` for direction d; None
-    selects the spinning variant."""
+    """An endpoint over a mapped segment (``spec.slots`` a power of two). ``semaphores[d]`` is
+    ``(filled, free)`` for direction d (``(filled,)`` in lockstep); None selects the spinning variant."""
     out, into = directions(role)
     counters = mv[:HEADER].cast("q")
     out_slots, in_slots = _slots(mv, spec, out), _slots(mv, spec, into)
-    if semaphores is None:
+    fused: tuple[Any, ...] = (None, None)
+    if semaphores is None and spec.lockstep and not spec.same_core:
+        send, recv_into, *fused = _spin_lockstep(counters, out, into, out_slots[0], in_slots[0])
+    elif semaphores is None:
         send, recv_into = _spin_pair(counters, out, into, out_slots, in_slots, spec)
+    elif spec.lockstep:
+        send, recv_into = _sem_lockstep(semaphores[out][0], semaphores[into][0], out_slots[0], in_slots[0])
     else:
         send, recv_into = _sem_pair(semaphores[out], semaphores[into], out_slots, in_slots)
 
@@ -61,60 +70,119 @@ def ring_endpoint(mv: memoryview, spec: ChannelSpec, role: str, semaphores: list
             view.release()
         close()
 
-    return Endpoint(send, recv_into, release, handles)
+    return Endpoint(send, recv_into, release, handles, *fused)
 
 
 def _spin_pair(counters: memoryview, out: int, into: int, out_slots: list[memoryview],
                in_slots: list[memoryview], spec: ChannelSpec) -> tuple[Callable[[Buffer], None], ...]:
-    depth = spec.slots
+    """Spinning sender and receiver. The sender keeps a private copy of the receiver's progress and
+    re-reads the shared counter only when the ring looks full: reading a line the other core keeps
+    writing costs a cache-line transfer, which a ping-pong would otherwise pay on every message."""
+    depth, mask = spec.slots, spec.slots - 1
     out_published, out_consumed = 16 * out, 16 * out + 8
     in_published, in_consumed = 16 * into, 16 * into + 8
-    sent = counters[out_published]
-    received = counters[in_consumed]
-    relax = os.sched_yield
+    sent = seen_consumed = received = 0  # segments are created zero-filled
+    relax = os.sched_yield if spec.same_core else None
 
-    if spec.same_core:
-
-        def send(view: Buffer) -> None:
-            nonlocal sent
-            while sent - counters[out_consumed] >= depth:
-                relax()
-            out_slots[sent % depth][:] = view
-            sent += 1
-            counters[out_published] = sent
-
-        def recv_into(view: Buffer) -> None:
-            nonlocal received
-            while counters[in_published] <= received:
-                relax()
-            view[:] = in_slots[received % depth]
-            received += 1
-            counters[in_consumed] = received
-
-        return send, recv_into
-
-    def spin_send(view: Buffer) -> None:
-        nonlocal sent
-        while sent - counters[out_consumed] >= depth:
-            pass
-        out_slots[sent % depth][:] = view
+    def send(view: Buffer) -> None:
+        nonlocal sent, seen_consumed
+        if sent - seen_consumed >= depth:
+            seen_consumed = counters[out_consumed]
+            while sent - seen_consumed >= depth:
+                if relax is not None:
+                    relax()
+                seen_consumed = counters[out_consumed]
+        out_slots[sent & mask][:] = view
         sent += 1
         counters[out_published] = sent
 
-    def spin_recv_into(view: Buffer) -> None:
+    if relax is not None:
+
+        def yielding_recv_into(view: Buffer) -> None:
+            nonlocal received
+            while counters[in_published] <= received:
+                relax()
+            view[:] = in_slots[received & mask]
+            received += 1
+            counters[in_consumed] = received
+
+        return send, yielding_recv_into
+
+    def recv_into(view: Buffer) -> None:
         nonlocal received
         while counters[in_published] <= received:
             pass
-        view[:] = in_slots[received % depth]
+        view[:] = in_slots[received & mask]
         received += 1
         counters[in_consumed] = received
 
-    return spin_send, spin_recv_into
+    return send, recv_into
+
+
+def _spin_lockstep(counters: memoryview, out: int, into: int, out_slot: memoryview,
+                   in_slot: memoryview) -> tuple[Callable[..., None], ...]:
+    """Ping-pong over one slot per direction: no ring index and no flow control (the reply proves the
+    request was consumed), and fused round-trip halves: the loop a hand-written ping-pong runs."""
+    out_published, in_published = 16 * out, 16 * into
+    sent = received = 0
+
+    def send(view: Buffer) -> None:
+        nonlocal sent
+        out_slot[:] = view
+        sent += 1
+        counters[out_published] = sent
+
+    def recv_into(view: Buffer) -> None:
+        nonlocal received
+        received += 1
+        while counters[in_published] < received:
+            pass
+        view[:] = in_slot
+
+    def exchange(outgoing: Buffer, reply: Buffer) -> None:
+        nonlocal sent, received
+        out_slot[:] = outgoing
+        sent += 1
+        counters[out_published] = sent
+        received += 1
+        while counters[in_published] < received:
+            pass
+        reply[:] = in_slot
+
+    def echo(buffer: Buffer, count: int) -> None:
+        nonlocal sent, received
+        for _ in range(count):
+            received += 1
+            while counters[in_published] < received:
+                pass
+            buffer[:] = in_slot
+            out_slot[:] = buffer
+            sent += 1
+            counters[out_published] = sent
+
+    return send, recv_into, exchange, echo
+
+
+def _sem_lockstep(out_filled: Any, in_filled: Any, out_slot: memoryview,
+                  in_slot: memoryview) -> tuple[Callable[[Buffer], None], ...]:
+    """Ping-pong over one slot per direction with one semaphore each: post after writing, wait before
+    reading, the textbook pair."""
+    post, wait = out_filled.release, in_filled.acquire
+
+    def send(view: Buffer) -> None:
+        out_slot[:] = view
+        post()
+
+    def recv_into(view: Buffer) -> None:
+        wait()
+        view[:] = in_slot
+
+    return send, recv_into
 
 
 def _sem_pair(out_sems: tuple[Any, Any], in_sems: tuple[Any, Any], out_slots: list[memoryview],
               in_slots: list[memoryview]) -> tuple[Callable[[Buffer], None], ...]:
-    depth = len(out_slots)
+    mask = len(out_slots) - 1
     out_filled, out_free = out_sems[0].release, out_sems[1].acquire
     in_filled, in_free = in_sems[0].acquire, in_sems[1].release
     sent = received = 0
@@ -122,14 +190,14 @@ def _sem_pair(out_sems: tuple[Any, Any], in_sems: tuple[Any, Any], out_slots: li
     def send(view: Buffer) -> None:
         nonlocal sent
         out_free()
-        out_slots[sent % depth][:] = view
+        out_slots[sent & mask][:] = view
         sent += 1
         out_filled()
 
     def recv_into(view: Buffer) -> None:
         nonlocal received
         in_filled()
-        view[:] = in_slots[received % depth]
+        view[:] = in_slots[received & mask]
         received += 1
         in_free()
 

@@ -51,11 +51,15 @@ class SysvShmTransport(Transport):
 
     def create(self, ledger: Ledger) -> None:
         self._ledger = ledger
-        self._segment = create_sysv(ledger, "sysv-shm", sysv_ipc.SharedMemory, size=segment_size(self.spec))
+        # sysv_ipc fills a new segment with spaces unless told otherwise; the ring's counters start at zero.
+        self._segment = create_sysv(ledger, "sysv-shm", sysv_ipc.SharedMemory, size=segment_size(self.spec),
+                                    init_character=b"\0")
         self._segment.detach()  # the runner never touches the data; only the peers attach
         if self.spec.variant == "sem":
+            # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
+            initials = (0,) if self.spec.lockstep else (0, self.spec.slots)
             for _direction in range(2):
-                for initial in (0, self.spec.slots):  # (filled, free)
+                for initial in initials:
                     self._sems.append(
                         create_sysv(ledger, "sysv-sem", sysv_ipc.Semaphore, initial_value=initial)
                     )
@@ -72,7 +76,8 @@ class SysvShmTransport(Transport):
         segment = sysv_ipc.SharedMemory(self._segment.key)
         mv = memoryview(segment)
         sems = [sysv_ipc.Semaphore(sem.key) for sem in self._sems]
-        pairs = [(sems[0], sems[1]), (sems[2], sems[3])] if sems else None
+        half = len(sems) // 2
+        pairs = [tuple(sems[:half]), tuple(sems[half:])] if sems else None
 
         def close() -> None:
             mv.release()
