@@ -99,8 +99,9 @@ def minimal_unix(count: int, size: int) -> float:
 
 
 def minimal_posix_shm_spin(count: int, size: int) -> float:
-    shm = posix_ipc.SharedMemory(f"/ipcbench-minimal-{os.getpid()}", posix_ipc.O_CREX, mode=0o600,
-                                 size=256 + 2 * size)
+    shm = posix_ipc.SharedMemory(
+        f"/ipcbench-minimal-{os.getpid()}", posix_ipc.O_CREX, mode=0o600, size=256 + 2 * size
+    )
     mapping = mmap.mmap(shm.fd, shm.size)
     shm.close_fd()
     try:
@@ -151,7 +152,9 @@ def ipcbench_p50(runner: Runner, mechanism: str, count: int, size: int) -> float
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--count", type=int, default=20000)
     parser.add_argument("--size", type=int, default=64)

@@ -43,8 +43,9 @@ def list_command(args: argparse.Namespace) -> int:
         largest = _largest_size(cls, limits)
         for variant in cls.variants:
             wait = cls.waits.get(variant, "block")
-            table.add_row(label(name, variant), wait, "yes" if reason is None else f"no: {reason}", largest,
-                          cls.summary)
+            table.add_row(
+                label(name, variant), wait, "yes" if reason is None else f"no: {reason}", largest, cls.summary
+            )
     console.print(table)
     limit_table = Table(title="kernel limits in force")
     limit_table.add_column("limit")
@@ -75,9 +76,18 @@ def run_command(args: argparse.Namespace) -> int:
     from ipcbench.runner import Runner
 
     options = build_options(
-        profile=args.profile, transports=args.transports, sizes=args.sizes, workloads=args.workloads,
-        repeats=args.repeats, pin=args.pin, label=args.label, output=args.output, timeout_s=args.timeout,
-        budget_s=args.budget, machine_name=args.machine_name,
+        profile=args.profile,
+        transports=args.transports,
+        sizes=args.sizes,
+        workloads=args.workloads,
+        repeats=args.repeats,
+        pin=args.pin,
+        label=args.label,
+        output=args.output,
+        timeout_s=args.timeout,
+        budget_s=args.budget,
+        machine_name=args.machine_name,
+        verify_every=args.verify_every,
     )
     with RunProgress(quiet=args.quiet) as progress:
         runner = Runner(options, progress)
@@ -112,7 +122,9 @@ def clean_command(args: argparse.Namespace) -> int:
         console.print(f"removed {line}", markup=False)
     live = live_runs()
     if live:
-        console.print(f"left alone: objects of {len(live)} run(s) still alive ({', '.join(live)})", markup=False)
+        console.print(
+            f"left alone: objects of {len(live)} run(s) still alive ({', '.join(live)})", markup=False
+        )
     if not removed:
         console.print("nothing to clean: no objects left by dead ipcbench runs", markup=False)
     return 0
@@ -124,18 +136,35 @@ def clean_command(args: argparse.Namespace) -> int:
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     from ipcbench.plan import PINS, PROFILES
 
-    parser.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILES)} (default: default)")
-    parser.add_argument("--transports", help="comma list: pipe, posix-shm (all variants), posix-shm/spin, ...")
+    parser.add_argument(
+        "--profile", default="default", help=f"one of {', '.join(PROFILES)} (default: default)"
+    )
+    parser.add_argument(
+        "--transports", help="comma list: pipe, posix-shm (all variants), posix-shm/spin, ..."
+    )
     parser.add_argument("--sizes", help="comma list of message sizes: 64,4K,1M")
     parser.add_argument("--workloads", help="comma list: pingpong,stream")
     parser.add_argument("--repeats", type=int, help="independent runs per cell (default: the profile's)")
-    parser.add_argument("--budget", type=float, help="seconds of measurement per run (default: the profile's)")
-    parser.add_argument("--pin", default="auto", choices=PINS,
-                        help="placement: cross (two CPUs), same (one CPU), none, auto (cross if possible)")
+    parser.add_argument(
+        "--budget", type=float, help="seconds of measurement per run (default: the profile's)"
+    )
+    parser.add_argument(
+        "--pin",
+        default="auto",
+        choices=PINS,
+        help="placement: cross (two CPUs), same (one CPU), none, auto (cross if possible)",
+    )
     parser.add_argument("--label", help="a label for the result file name")
-    parser.add_argument("--output", type=Path, default=Path("results"), help="results folder (default: results)")
+    parser.add_argument(
+        "--output", type=Path, default=Path("results"), help="results folder (default: results)"
+    )
     parser.add_argument("--machine-name", help="folder name for this machine (default: the host name)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a run is killed (default 60)")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds before a run is killed (default 60)"
+    )
+    parser.add_argument(
+        "--verify-every", type=int, help="compare every Nth streamed message in full (default 1: all)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress and no table, only the file name")
 
 

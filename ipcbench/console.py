@@ -37,8 +37,15 @@ class RunProgress:
 
     def __enter__(self) -> RunProgress:
         if self.live:
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=errors, auto_refresh=False, transient=True)
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=errors,
+                auto_refresh=False,
+                transient=True,
+            )
             self._bar.start()
         return self
 
@@ -68,9 +75,18 @@ def one_line(cell: dict[str, Any]) -> str:
 def result_table(document: dict[str, Any], title: str | None = None) -> Table:
     """One row per cell: latency percentiles, throughput, CPU per message, status."""
     table = Table(title=escape(title) if title else None, show_lines=False)
-    for header, justify in (("mechanism", "left"), ("workload", "left"), ("size", "right"), ("p50 RTT", "right"),
-                            ("p99", "right"), ("p99.9", "right"), ("throughput", "right"), ("msgs/s", "right"),
-                            ("CPU/msg init|peer", "right"), ("note", "left")):
+    for header, justify in (
+        ("mechanism", "left"),
+        ("workload", "left"),
+        ("size", "right"),
+        ("p50 RTT", "right"),
+        ("p99", "right"),
+        ("p99.9", "right"),
+        ("throughput", "right"),
+        ("msgs/s", "right"),
+        ("CPU/msg init|peer", "right"),
+        ("note", "left"),
+    ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for cell in document["cells"]:
         table.add_row(*_row(cell))
@@ -87,12 +103,21 @@ def _row(cell: dict[str, Any]) -> list[str]:
     latency = cell.get("latency_ns") or {}
     throughput = cell["throughput"]
     cpu = cell.get("cpu_ns_per_msg") or {}
-    note = f"UNSTABLE ({cell.get('unstable_reason') or 'runs disagree'}; rerun)" if cell.get("unstable") else ""
+    note = (
+        f"UNSTABLE ({cell.get('unstable_reason') or 'runs disagree'}; rerun)" if cell.get("unstable") else ""
+    )
     if ((cell.get("params") or {}).get("wait") or "").startswith("spin"):
         note = ", ".join(filter(None, [cell["params"]["wait"], note]))
-    return [*head, format_ns(latency.get("p50")), format_ns(latency.get("p99")), format_ns(latency.get("p999")),
-            format_rate(throughput["bytes_per_s"]), format_rate(throughput["msgs_per_s"], "/s"),
-            f"{format_ns(cpu.get('initiator'))} | {format_ns(cpu.get('peer'))}", note]
+    return [
+        *head,
+        format_ns(latency.get("p50")),
+        format_ns(latency.get("p99")),
+        format_ns(latency.get("p999")),
+        format_rate(throughput["bytes_per_s"]),
+        format_rate(throughput["msgs_per_s"], "/s"),
+        f"{format_ns(cpu.get('initiator'))} | {format_ns(cpu.get('peer'))}",
+        note,
+    ]
 
 
 def header_lines(document: dict[str, Any]) -> list[str]:
@@ -104,7 +129,8 @@ def header_lines(document: dict[str, Any]) -> list[str]:
         f"machine {machine['name']}: {machine.get('cpu_model')}, {machine.get('cores')} cores, "
         f"kernel {machine.get('kernel')}, Python {machine.get('python')}",
         f"profile {config.get('profile')}, {config.get('repeats')} runs per cell, placement "
-        f"{config.get('placement')}, status {document.get('status', 'complete')}, created {document['created']}",
+        f"{config.get('placement')}, status {document.get('status', 'complete')}, "
+        f"created {document['created']}",
     ]
     incomplete = incomplete_reason(document)  # a killed run's file is valid, but must not pass for whole
     return [*lines, incomplete] if incomplete else lines

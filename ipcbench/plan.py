@@ -34,10 +34,20 @@ PROFILES = {
     p.name: p
     for p in (
         Profile("quick", (64, 4 * KIB, MIB), 3, 0.02, "CI smoke run: 3 sizes, 3 runs per cell (~20 s)"),
-        Profile("default", (64, 512, 4 * KIB, 64 * KIB, MIB, 16 * MIB), 5, 0.05,
-                "6 sizes from 64 B to 16 MiB, 5 runs per cell (~2 min)"),
-        Profile("full", (64, 256, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB), 10, 0.2,
-                "10 sizes, 10 runs per cell, longer runs (~15 min)"),
+        Profile(
+            "default",
+            (64, 512, 4 * KIB, 64 * KIB, MIB, 16 * MIB),
+            5,
+            0.05,
+            "6 sizes from 64 B to 16 MiB, 5 runs per cell (~2 min)",
+        ),
+        Profile(
+            "full",
+            (64, 256, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB),
+            10,
+            0.2,
+            "10 sizes, 10 runs per cell, longer runs (~15 min)",
+        ),
     )
 }
 PINS = ("auto", "cross", "same", "none")
@@ -76,8 +86,13 @@ class RunOptions:
     fault: str | None = field(default_factory=lambda: os.environ.get("IPCBENCH_INJECT_FAULT"))
 
 
-def build_options(profile: str = "default", transports: str | None = None, sizes: str | None = None,
-                  workloads: str | None = None, **kwargs: object) -> RunOptions:
+def build_options(
+    profile: str = "default",
+    transports: str | None = None,
+    sizes: str | None = None,
+    workloads: str | None = None,
+    **kwargs: object,
+) -> RunOptions:
     """Parse user words into a complete ``RunOptions`` (``InputError`` on anything wrong)."""
     if profile not in PROFILES:
         raise InputError(f"unknown profile {profile!r}: choose from {', '.join(PROFILES)}")
@@ -113,6 +128,8 @@ def finalise(options: RunOptions) -> RunOptions:
         raise InputError(f"unknown --pin {options.pin!r}: choose from {', '.join(PINS)}")
     if options.timeout_s <= 0:
         raise InputError("--timeout must be positive")
+    if options.verify_every < 1:
+        raise InputError("--verify-every must be at least 1")
     if options.budget_s <= 0:
         raise InputError("--budget must be positive")
     return options

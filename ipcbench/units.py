@@ -17,7 +17,9 @@ def parse_size(text: str) -> int:
     """``"4K"`` -> 4096. Raises ``InputError`` for malformed, zero, negative or absurd sizes."""
     match = _SIZE_RE.match(text)
     if not match:
-        raise InputError(f"malformed size {text.strip()!r}: use a whole number of bytes with an optional K, M or G")
+        raise InputError(
+            f"malformed size {text.strip()!r}: use a whole number of bytes with an optional K, M or G"
+        )
     size = int(match.group(1)) * _FACTORS[match.group(2).upper()]
     if size < MIN_SIZE:
         raise InputError(f"size {text.strip()!r} is below the minimum of {MIN_SIZE} bytes")

@@ -5,13 +5,14 @@ the mechanism and identical for all of them, carries the start barrier and the s
 so no mechanism pays for a control message the others do not.
 
 * ``pingpong``: the initiator stamps message i, takes a timestamp, sends it and receives the echo (the
-  endpoint's ``exchange``), takes a timestamp, and stores the round trip into a preallocated array; then it checks the echo in full (outside
-  the timed interval). The peer echoes every message unchanged, without looking at it: the initiator's
-  check covers both directions end to end.
+  endpoint's ``exchange``), takes a timestamp, and stores the round trip into a preallocated array; then
+  it checks the echo in full (outside the timed interval). The peer echoes every message unchanged (the
+  endpoint's ``echo``), without looking at it: the initiator's check covers both directions end to end.
 * ``stream``: the initiator sends ``count`` messages back to back, using whatever pipelining the mechanism
-  has (buffers, queue depth, ring slots); the peer receives each into its own buffer, checks its sequence
-  numbers (and its full content every ``verify_every`` messages and at the last), then acknowledges the
-  last one on the sync pipe. Throughput is measured by the initiator from its first send to the ack.
+  has (buffers, queue depth, ring slots); the peer receives each into its own buffer and checks its
+  sequence numbers and full content (every message by default; ``verify_every`` can thin the full
+  comparison), then acknowledges the last one on the sync pipe. Throughput is measured by the initiator
+  from its first send to the ack.
 
 Each side runs ``warmup`` messages first (not measured) and reports the CPU time it spent on the measured
 messages (``CLOCK_PROCESS_CPUTIME_ID``, with the user/system split from ``getrusage``).
@@ -106,8 +107,15 @@ def pingpong_initiator(ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_cl
     return {"samples": samples.tobytes(), "elapsed_ns": elapsed, **meter.stop()}
 
 
-def _pingpong(ep: Endpoint, payload: Payload, received: bytearray, first: int, count: int,
-              samples: array.array[int] | None, clock: Clock) -> None:
+def _pingpong(
+    ep: Endpoint,
+    payload: Payload,
+    received: bytearray,
+    first: int,
+    count: int,
+    samples: array.array[int] | None,
+    clock: Clock,
+) -> None:
     exchange, message = ep.exchange, payload.message
     for index in range(count):
         seq = first + index

@@ -33,7 +33,9 @@ def ipc_objects() -> set[str]:
             lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
         except OSError:
             continue
-        found.update(f"sysv-{kind} key={line.split()[0]} id={line.split()[1]}" for line in lines if line.strip())
+        found.update(
+            f"sysv-{kind} key={line.split()[0]} id={line.split()[1]}" for line in lines if line.strip()
+        )
     for folder in ("/dev/shm", "/dev/mqueue", _STATE):
         if os.path.isdir(folder):
             found.update(f"{folder}/{name}" for name in os.listdir(folder))
@@ -59,11 +61,18 @@ def state_dir() -> Path:
     return Path(_STATE)
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``python -m ipcbench ARGS`` in a subprocess and capture its output."""
-    return subprocess.run([sys.executable, "-m", "ipcbench", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd or ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "ipcbench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=cwd or ROOT,
+    )
 
 
 @pytest.fixture

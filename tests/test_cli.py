@@ -62,8 +62,22 @@ def test_show_refuses_a_malformed_file(content: str, tmp_path: Path) -> None:
 
 
 def test_run_then_show(tmp_path: Path) -> None:
-    result = run_cli("run", "--transports", "pipe", "--sizes", "64", "--profile", "quick", "--repeats", "2",
-                     "--output", str(tmp_path), "--machine-name", "box", env={"COLUMNS": "200"})
+    result = run_cli(
+        "run",
+        "--transports",
+        "pipe",
+        "--sizes",
+        "64",
+        "--profile",
+        "quick",
+        "--repeats",
+        "2",
+        "--output",
+        str(tmp_path),
+        "--machine-name",
+        "box",
+        env={"COLUMNS": "200"},
+    )
     assert result.returncode == 0, result.stderr
     path = Path(result.stdout.strip().splitlines()[-1].removeprefix("results: "))
     assert path.parent == tmp_path / "box"
@@ -76,8 +90,20 @@ def test_run_then_show(tmp_path: Path) -> None:
 def test_list_shows_every_mechanism_and_the_limits() -> None:
     result = run_cli("list", env={"COLUMNS": "200"})
     assert result.returncode == 0
-    for name in ("pipe", "fifo", "unix", "tcp", "sysv-shm/sem", "sysv-shm/spin", "posix-shm/sem",
-                 "posix-shm/spin", "sysv-mq", "posix-mq", "mq_msgsize_max", "msgmax"):
+    for name in (
+        "pipe",
+        "fifo",
+        "unix",
+        "tcp",
+        "sysv-shm/sem",
+        "sysv-shm/spin",
+        "posix-shm/sem",
+        "posix-shm/spin",
+        "sysv-mq",
+        "posix-mq",
+        "mq_msgsize_max",
+        "msgmax",
+    ):
         assert name in result.stdout
 
 
@@ -109,10 +135,30 @@ def _children_of(pid: int) -> list[int]:
 
 def test_ctrl_c_keeps_finished_cells_and_leaves_nothing(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "ipcbench", "run", "--transports", "pipe,sysv-shm,posix-shm,sysv-mq,posix-mq,fifo",
-         "--sizes", "64", "--workloads", "pingpong", "--budget", "0.2", "--repeats", "3", "--output",
-         str(tmp_path), "--quiet"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "ipcbench",
+            "run",
+            "--transports",
+            "pipe,sysv-shm,posix-shm,sysv-mq,posix-mq,fifo",
+            "--sizes",
+            "64",
+            "--workloads",
+            "pingpong",
+            "--budget",
+            "0.2",
+            "--repeats",
+            "3",
+            "--output",
+            str(tmp_path),
+            "--quiet",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for_cells(tmp_path, 1)
         time.sleep(0.3)  # land inside a later cell, with objects and children alive
@@ -134,9 +180,23 @@ def test_ctrl_c_keeps_finished_cells_and_leaves_nothing(tmp_path: Path) -> None:
 
 def test_a_hung_peer_is_timed_out_as_a_failed_cell_and_the_run_goes_on(tmp_path: Path) -> None:
     started = time.monotonic()
-    result = run_cli("run", "--transports", "pipe,posix-shm/spin", "--sizes", "64", "--workloads", "pingpong",
-                     "--profile", "quick", "--timeout", "2", "--output", str(tmp_path), "--quiet",
-                     env={"IPCBENCH_INJECT_FAULT": "hang@5:peer"})
+    result = run_cli(
+        "run",
+        "--transports",
+        "pipe,posix-shm/spin",
+        "--sizes",
+        "64",
+        "--workloads",
+        "pingpong",
+        "--profile",
+        "quick",
+        "--timeout",
+        "2",
+        "--output",
+        str(tmp_path),
+        "--quiet",
+        env={"IPCBENCH_INJECT_FAULT": "hang@5:peer"},
+    )
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 20
     document = store.load(next(tmp_path.glob("*/*.json")))
@@ -146,8 +206,21 @@ def test_a_hung_peer_is_timed_out_as_a_failed_cell_and_the_run_goes_on(tmp_path:
 
 
 def test_a_crashing_peer_is_a_failed_cell_with_the_reason(tmp_path: Path) -> None:
-    result = run_cli("run", "--transports", "unix", "--sizes", "64", "--workloads", "stream", "--profile", "quick",
-                     "--output", str(tmp_path), "--quiet", env={"IPCBENCH_INJECT_FAULT": "crash@3:initiator"})
+    result = run_cli(
+        "run",
+        "--transports",
+        "unix",
+        "--sizes",
+        "64",
+        "--workloads",
+        "stream",
+        "--profile",
+        "quick",
+        "--output",
+        str(tmp_path),
+        "--quiet",
+        env={"IPCBENCH_INJECT_FAULT": "crash@3:initiator"},
+    )
     assert result.returncode == 0, result.stderr
     cell = store.load(next(tmp_path.glob("*/*.json")))["cells"][0]
     assert cell["status"] == "failed"

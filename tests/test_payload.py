@@ -71,8 +71,9 @@ IDS = [f"{n}/{v}" if v else n for n, v in MECHANISMS]
     ],
     ids=["corrupt-echo", "corrupt", "drop", "duplicate", "reorder"],
 )
-def test_faults_on_the_wire_fail_the_run_loudly(transport: str, variant: str | None, fault: str, workload: str,
-                                                expected: str) -> None:
+def test_faults_on_the_wire_fail_the_run_loudly(
+    transport: str, variant: str | None, fault: str, workload: str, expected: str
+) -> None:
     # The fault counts every message sent, warm-up included, so the 8th message sent is sequence 7.
     with pytest.raises(PeerError, match=expected):
         measure(fault, transport, variant, workload)

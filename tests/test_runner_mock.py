@@ -17,14 +17,23 @@ from ipcbench.transports.mock import base_latency_ns
 
 @pytest.fixture(scope="module")
 def mock_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    options = build_options(profile="quick", transports="mock", sizes="64,4K,2M", repeats=3, budget_s=0.002,
-                            output=tmp_path_factory.mktemp("results"), machine_name="mockbox", label="unit")
+    options = build_options(
+        profile="quick",
+        transports="mock",
+        sizes="64,4K,2M",
+        repeats=3,
+        budget_s=0.002,
+        output=tmp_path_factory.mktemp("results"),
+        machine_name="mockbox",
+        label="unit",
+    )
     return Runner(options).run()
 
 
 def cell(document: dict, variant: str, workload: str, size: int) -> dict:
-    return next(c for c in document["cells"]
-                if (c["variant"], c["workload"], c["size"]) == (variant, workload, size))
+    return next(
+        c for c in document["cells"] if (c["variant"], c["workload"], c["size"]) == (variant, workload, size)
+    )
 
 
 def test_the_file_is_where_the_design_says_and_loads_back(mock_run: tuple[dict, Path]) -> None:
@@ -74,8 +83,17 @@ def test_the_file_records_machine_limits_overhead_and_placement(mock_run: tuple[
     document = mock_run[0]
     for key in ("msgmax", "msgmnb", "mq_msg_max", "mq_msgsize_max", "pipe_max_size"):
         assert key in document["machine"]["limits"]
-    for key in ("cpu_model", "cores", "smt", "kernel", "python", "virtualization", "clocksource", "governor",
-                "packages"):
+    for key in (
+        "cpu_model",
+        "cores",
+        "smt",
+        "kernel",
+        "python",
+        "virtualization",
+        "clocksource",
+        "governor",
+        "packages",
+    ):
         assert key in document["machine"]
     assert document["config"]["harness_overhead_ns"]["timer_ns"] > 0
     assert document["config"]["placement"] in ("cross-core", "same-core", "unpinned")

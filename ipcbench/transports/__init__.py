@@ -49,7 +49,8 @@ def all_pairs() -> list[tuple[str, str | None]]:
 
 
 def resolve(words: list[str] | tuple[str, ...]) -> list[tuple[str, str | None]]:
-    """``["pipe", "posix-shm/spin"]`` -> [("pipe", None), ("posix-shm", "spin")]; ``InputError`` if unknown."""
+    """``["pipe", "posix-shm/spin"]`` -> [("pipe", None), ("posix-shm", "spin")]; ``InputError`` if
+    unknown."""
     pairs: list[tuple[str, str | None]] = []
     for word in words:
         name, _, variant = word.strip().partition("/")

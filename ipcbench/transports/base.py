@@ -93,9 +93,15 @@ class Endpoint:
     them, so the harness adds no Python call between the halves that a hand-written loop would not make.
     """
 
-    def __init__(self, send: Callable[[Buffer], None], recv_into: Callable[[Buffer], None],
-                 close: Callable[[], None], handles: dict[str, Any], exchange: Exchange | None = None,
-                 echo: Echo | None = None) -> None:
+    def __init__(
+        self,
+        send: Callable[[Buffer], None],
+        recv_into: Callable[[Buffer], None],
+        close: Callable[[], None],
+        handles: dict[str, Any],
+        exchange: Exchange | None = None,
+        echo: Echo | None = None,
+    ) -> None:
         self.send = send
         self.recv_into = recv_into
         self.exchange = exchange or compose_exchange(send, recv_into)
@@ -147,7 +153,7 @@ class Transport(ABC):
     def create(self, ledger: Ledger) -> None:
         """Make the kernel objects (runner side)."""
 
-    def release_parent(self) -> None:
+    def release_parent(self) -> None:  # noqa: B027 - optional hook, most mechanisms have nothing to drop
         """Drop the runner's copies of handles that the forked children now hold."""
 
     @abstractmethod
@@ -203,8 +209,9 @@ def directions(role: str) -> tuple[int, int]:
     raise ValueError(f"unknown role {role!r}")
 
 
-def create_exclusive(make: Callable[[], Any], exists: type[BaseException] | tuple[type[BaseException], ...],
-                     attempts: int = 16) -> Any:
+def create_exclusive(
+    make: Callable[[], Any], exists: type[BaseException] | tuple[type[BaseException], ...], attempts: int = 16
+) -> Any:
     """Call ``make`` (which picks a fresh random name each time) until it does not collide."""
     for _ in range(attempts - 1):
         try:

@@ -11,7 +11,7 @@ make a "20% slower" run through the whole pipeline.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 from ipcbench.transports.base import Skip
 from ipcbench.transports.pipe import PipeTransport
@@ -46,7 +46,7 @@ class MockTransport(PipeTransport):
     name = "mock"
     variants = ("fast", "slow")
     summary = "deterministic mock (pipe with fake clocks), for tests only"
-    waits = {"fast": "block", "slow": "block"}
+    waits: ClassVar[dict[str | None, str]] = {"fast": "block", "slow": "block"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

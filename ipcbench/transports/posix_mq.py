@@ -35,8 +35,10 @@ class PosixMqTransport(Transport):
     def skip_reason(cls, size: int, limits: dict[str, Any]) -> Skip | None:
         limit = limits.get("mq_msgsize_max")
         if limit is not None and size > limit:
-            return Skip(f"POSIX message queues carry at most mq_msgsize_max={limit} bytes per message here",
-                        f"sysctl -w {SYSCTL_OF['mq_msgsize_max']}={size} (as root; ceiling 16 MiB)")
+            return Skip(
+                f"POSIX message queues carry at most mq_msgsize_max={limit} bytes per message here",
+                f"sysctl -w {SYSCTL_OF['mq_msgsize_max']}={size} (as root; ceiling 16 MiB)",
+            )
         return None
 
     def create(self, ledger: Ledger) -> None:
@@ -47,11 +49,19 @@ class PosixMqTransport(Transport):
         self._depth = max(1, min(self.spec.slots, msg_max))
         for _direction in range(2):
             try:
-                queue = create_posix(ledger, "posix-mq", posix_ipc.MessageQueue,
-                                     max_messages=self._depth, max_message_size=self.spec.size)
+                queue = create_posix(
+                    ledger,
+                    "posix-mq",
+                    posix_ipc.MessageQueue,
+                    max_messages=self._depth,
+                    max_message_size=self.spec.size,
+                )
             except OSError as exc:
-                raise OSError(exc.errno, f"{exc.strerror or exc}: the per-user POSIX queue limits are exhausted "
-                              "(RLIMIT_MSGQUEUE, see `ulimit -q`, or fs.mqueue.queues_max)") from exc
+                raise OSError(
+                    exc.errno,
+                    f"{exc.strerror or exc}: the per-user POSIX queue limits are exhausted "
+                    "(RLIMIT_MSGQUEUE, see `ulimit -q`, or fs.mqueue.queues_max)",
+                ) from exc
             self._queues.append(queue)
 
     def destroy(self) -> None:

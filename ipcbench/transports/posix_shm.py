@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import posix_ipc
 
@@ -44,7 +44,7 @@ class PosixShmTransport(Transport):
     name = "posix-shm"
     variants = ("sem", "spin")
     summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
-    waits = {"sem": "block", "spin": "spin"}
+    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

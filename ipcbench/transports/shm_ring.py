@@ -48,8 +48,14 @@ def _slots(mv: memoryview, spec: ChannelSpec, direction: int) -> list[memoryview
     return [mv[start + i * stride : start + i * stride + spec.size] for i in range(spec.slots)]
 
 
-def ring_endpoint(mv: memoryview, spec: ChannelSpec, role: str, semaphores: list[tuple[Any, ...]] | None,
-                  close: Callable[[], None], handles: dict[str, Any]) -> Endpoint:
+def ring_endpoint(
+    mv: memoryview,
+    spec: ChannelSpec,
+    role: str,
+    semaphores: list[tuple[Any, ...]] | None,
+    close: Callable[[], None],
+    handles: dict[str, Any],
+) -> Endpoint:
     """An endpoint over a mapped segment (``spec.slots`` a power of two). ``semaphores[d]`` is
     ``(filled, free)`` for direction d (``(filled,)`` in lockstep); None selects the spinning variant."""
     out, into = directions(role)
@@ -73,8 +79,14 @@ def ring_endpoint(mv: memoryview, spec: ChannelSpec, role: str, semaphores: list
     return Endpoint(send, recv_into, release, handles, *fused)
 
 
-def _spin_pair(counters: memoryview, out: int, into: int, out_slots: list[memoryview],
-               in_slots: list[memoryview], spec: ChannelSpec) -> tuple[Callable[[Buffer], None], ...]:
+def _spin_pair(
+    counters: memoryview,
+    out: int,
+    into: int,
+    out_slots: list[memoryview],
+    in_slots: list[memoryview],
+    spec: ChannelSpec,
+) -> tuple[Callable[[Buffer], None], ...]:
     """Spinning sender and receiver. The sender keeps a private copy of the receiver's progress and
     re-reads the shared counter only when the ring looks full: reading a line the other core keeps
     writing costs a cache-line transfer, which a ping-pong would otherwise pay on every message."""
@@ -119,8 +131,9 @@ def _spin_pair(counters: memoryview, out: int, into: int, out_slots: list[memory
     return send, recv_into
 
 
-def _spin_lockstep(counters: memoryview, out: int, into: int, out_slot: memoryview,
-                   in_slot: memoryview) -> tuple[Callable[..., None], ...]:
+def _spin_lockstep(
+    counters: memoryview, out: int, into: int, out_slot: memoryview, in_slot: memoryview
+) -> tuple[Callable[..., None], ...]:
     """Ping-pong over one slot per direction: no ring index and no flow control (the reply proves the
     request was consumed), and fused round-trip halves: the loop a hand-written ping-pong runs."""
     out_published, in_published = 16 * out, 16 * into
@@ -163,8 +176,9 @@ def _spin_lockstep(counters: memoryview, out: int, into: int, out_slot: memoryvi
     return send, recv_into, exchange, echo
 
 
-def _sem_lockstep(out_filled: Any, in_filled: Any, out_slot: memoryview,
-                  in_slot: memoryview) -> tuple[Callable[[Buffer], None], ...]:
+def _sem_lockstep(
+    out_filled: Any, in_filled: Any, out_slot: memoryview, in_slot: memoryview
+) -> tuple[Callable[[Buffer], None], ...]:
     """Ping-pong over one slot per direction with one semaphore each: post after writing, wait before
     reading, the textbook pair."""
     post, wait = out_filled.release, in_filled.acquire
@@ -180,8 +194,12 @@ def _sem_lockstep(out_filled: Any, in_filled: Any, out_slot: memoryview,
     return send, recv_into
 
 
-def _sem_pair(out_sems: tuple[Any, Any], in_sems: tuple[Any, Any], out_slots: list[memoryview],
-              in_slots: list[memoryview]) -> tuple[Callable[[Buffer], None], ...]:
+def _sem_pair(
+    out_sems: tuple[Any, Any],
+    in_sems: tuple[Any, Any],
+    out_slots: list[memoryview],
+    in_slots: list[memoryview],
+) -> tuple[Callable[[Buffer], None], ...]:
     mask = len(out_slots) - 1
     out_filled, out_free = out_sems[0].release, out_sems[1].acquire
     in_filled, in_free = in_sems[0].acquire, in_sems[1].release

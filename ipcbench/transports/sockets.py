@@ -48,7 +48,10 @@ class _SocketTransport(Transport):
             token = bytearray(len(self._token))
             with contextlib.suppress(OSError):
                 conn.settimeout(5.0)
-                if conn.recv_into(token, len(token), socket.MSG_WAITALL) == len(token) and token == self._token:
+                if (
+                    conn.recv_into(token, len(token), socket.MSG_WAITALL) == len(token)
+                    and token == self._token
+                ):
                     conn.settimeout(None)
                     return conn
             conn.close()

@@ -31,8 +31,10 @@ class SysvMqTransport(Transport):
             limit = limits.get(key)
             if limit is not None and size > limit:
                 what = "per message" if key == "msgmax" else "per queue"
-                return Skip(f"SysV message queues carry at most {key}={limit} bytes {what} here",
-                            f"sysctl -w {SYSCTL_OF[key]}={size} (as root)")
+                return Skip(
+                    f"SysV message queues carry at most {key}={limit} bytes {what} here",
+                    f"sysctl -w {SYSCTL_OF[key]}={size} (as root)",
+                )
         return None
 
     def create(self, ledger: Ledger) -> None:
@@ -65,5 +67,8 @@ class SysvMqTransport(Transport):
 
     def params(self) -> dict[str, Any]:
         depth = self._queues[0].max_size // self.spec.size if self._queues else None
-        return {**super().params(), "slots": depth,
-                "queue_bytes": self._queues[0].max_size if self._queues else None}
+        return {
+            **super().params(),
+            "slots": depth,
+            "queue_bytes": self._queues[0].max_size if self._queues else None,
+        }

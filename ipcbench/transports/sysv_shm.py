@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, ClassVar
 
 import sysv_ipc
 
@@ -42,7 +42,7 @@ class SysvShmTransport(Transport):
     name = "sysv-shm"
     variants = ("sem", "spin")
     summary = "System V shared memory segment (shmget), ring of slots per direction"
-    waits = {"sem": "block", "spin": "spin"}
+    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -52,8 +52,9 @@ class SysvShmTransport(Transport):
     def create(self, ledger: Ledger) -> None:
         self._ledger = ledger
         # sysv_ipc fills a new segment with spaces unless told otherwise; the ring's counters start at zero.
-        self._segment = create_sysv(ledger, "sysv-shm", sysv_ipc.SharedMemory, size=segment_size(self.spec),
-                                    init_character=b"\0")
+        self._segment = create_sysv(
+            ledger, "sysv-shm", sysv_ipc.SharedMemory, size=segment_size(self.spec), init_character=b"\0"
+        )
         self._segment.detach()  # the runner never touches the data; only the peers attach
         if self.spec.variant == "sem":
             # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
