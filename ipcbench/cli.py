@@ -168,6 +168,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress and no table, only the file name")
 
 
+def _add_show_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="a result file")
+
+
 Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.ArgumentParser], None] | None, str]
 
 
@@ -177,7 +181,7 @@ def _commands() -> dict[str, Command]:
     return {
         "list": (list_command, None, "mechanisms, availability and kernel limits here"),
         "run": (run_command, _add_run_arguments, "measure and write a result file"),
-        "show": (show_command, lambda p: p.add_argument("file", type=Path), "print a result file as a table"),
+        "show": (show_command, _add_show_arguments, "print a result file as a table"),
         "report": (report.command, report.add_arguments, "write the HTML report from result files"),
         "compare": (compare.command, compare.add_arguments, "compare two runs; --fail gates CI"),
         "history": (history.command, history.add_arguments, "each cell over time across result files"),

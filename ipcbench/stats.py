@@ -96,7 +96,8 @@ def encode_histogram(samples: np.ndarray) -> str:
     uniques, counts = np.unique(buckets, return_counts=True)
     for value, count in zip(uniques.tolist(), counts.tolist(), strict=True):
         histogram.record_value(value, count)
-    return histogram.encode().decode("ascii")
+    encoded: bytes = histogram.encode()
+    return encoded.decode("ascii")
 
 
 def decode_histogram(encoded: str) -> Any:

@@ -61,7 +61,7 @@ def ring_endpoint(
     out, into = directions(role)
     counters = mv[:HEADER].cast("q")
     out_slots, in_slots = _slots(mv, spec, out), _slots(mv, spec, into)
-    fused: tuple[Any, ...] = (None, None)
+    fused: list[Any] = [None, None]
     if semaphores is None and spec.lockstep and not spec.same_core:
         send, recv_into, *fused = _spin_lockstep(counters, out, into, out_slots[0], in_slots[0])
     elif semaphores is None:
