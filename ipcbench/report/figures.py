@@ -130,7 +130,12 @@ def _log_y(axes: Axes, label: str, unit: str) -> None:
         middle = (low * high) ** 0.5
         axes.set_ylim(middle / 2, middle * 2)
     axes.yaxis.set_major_formatter(_LogTicks(UNITS[unit]))
-    axes.yaxis.set_minor_formatter(_LogTicks(UNITS[unit]))
+    if 0 < low and high > 20 * low:
+        # Over several decades the minor ticks carry no label, and matplotlib's ticks are costly objects:
+        # dropping them halves the time a figure takes to draw.
+        axes.yaxis.set_minor_locator(NullLocator())
+    else:
+        axes.yaxis.set_minor_formatter(_LogTicks(UNITS[unit]))
     axes.set_ylabel(label)
 
 
@@ -174,22 +179,69 @@ def _rate(key: str) -> Callable[[dict[str, Any]], float | None]:
 
 
 def latency_vs_size(run: Run) -> str | None:
+    """Every mechanism's median round trip on one log-log plot (the bands are in ``latency_bands``)."""
     labels = style.ordered(run.labels("pingpong"))
     if not labels:
         return None
-    with _figure("latency", 9.5, 5.0) as (figure, axes):
+    with _figure("latency", 9.5, 4.8) as (figure, axes):
         for label in labels:
-            xs, p50 = _series(run, label, "pingpong", _latency("p50"))
-            _, p99 = _series(run, label, "pingpong", _latency("p99"))
-            _mechanism_line(axes, label, xs, p50)
-            if len(p99) == len(xs):
-                # Faint: ten overlapping bands must not hide the lines.
-                axes.fill_between(xs, p50, p99, color=style.colour(label), alpha=0.07, linewidth=0)
+            _mechanism_line(axes, label, *_series(run, label, "pingpong", _latency("p50")))
         _size_axis(axes, run.sizes("pingpong"))
-        _log_y(axes, "round-trip time (log scale)", "ns")
-        axes.set_title("Round-trip latency by message size: p50 line, shaded band up to p99")
+        _log_y(axes, "round-trip time, p50 (log scale)", "ns")
+        axes.set_title("Round-trip latency by message size: median (p50)")
         _legend_right(figure, axes)
         return to_svg(figure)
+
+
+def latency_bands(run: Run) -> str | None:
+    """One panel per mechanism: its p50 line with a band up to p99, the others' p50 in grey behind.
+
+    Ten overlapping bands on one plot hide each other; side by side, on shared axes, they compare.
+    """
+    labels = style.ordered(run.labels("pingpong"))
+    if not labels:
+        return None
+    columns = min(5, len(labels))
+    rows = -(-len(labels) // columns)
+    height = 2.3 * rows + 0.9
+    with _figure(
+        "bands", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False, sharex=True, sharey=True
+    ) as (figure, grid):
+        figure.subplots_adjust(
+            left=0.08, right=0.99, top=1 - 0.6 / height, bottom=0.75 / height, hspace=0.35, wspace=0.08
+        )
+        series = {label: _series(run, label, "pingpong", _latency("p50")) for label in labels}
+        for axes, label in zip(grid.flat, labels, strict=False):
+            _band_panel(axes, run, label, series)
+        for axes in list(grid.flat)[len(labels) :]:
+            axes.set_visible(False)
+        for axes in grid[:, 0]:
+            axes.set_ylabel("round trip (log)")
+        for index, axes in enumerate(grid.flat[: len(labels)]):
+            # The shared size axis is labelled under the last panel of each column, which may not be on the
+            # bottom row when the last row is not full.
+            last_in_column = index + columns >= len(labels)
+            axes.xaxis.set_tick_params(labelbottom=last_in_column)
+            axes.set_xlabel("message size" if last_in_column else "")
+        figure.suptitle(
+            "Round-trip latency per mechanism: p50 line, shaded band up to p99 (others' p50 in grey)"
+        )
+        return to_svg(figure)
+
+
+def _band_panel(axes: Axes, run: Run, label: str, series: dict[str, tuple[list[int], list[float]]]) -> None:
+    for other, (xs, ys) in series.items():
+        if other != label:
+            axes.plot(xs, ys, color="#d0d4d8", linewidth=0.9)
+    xs, p50 = series[label]
+    _, p99 = _series(run, label, "pingpong", _latency("p99"))
+    if len(p99) == len(xs):
+        axes.fill_between(xs, p50, p99, color=style.colour(label), alpha=0.25, linewidth=0)
+    axes.plot(xs, p50, color=style.colour(label), linestyle=style.linestyle(label), marker="o", markersize=3)
+    _size_axis(axes, run.sizes("pingpong"), narrow=True)
+    axes.set_xlabel("message size")
+    _log_y(axes, "", "ns")
+    axes.set_title(plain(label), color=style.colour(label), fontweight="bold")
 
 
 def throughput_vs_size(run: Run) -> str | None:
@@ -303,7 +355,10 @@ def _heatmap_text(axes: Axes, row: int, column: int, comparison: Comparison) -> 
     if not significant:
         axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, color="#dddddd")).set_in_layout(False)
     text = f"{times(comparison.speedup)}x" + ("" if significant else " n.s.")
-    axes.text(column, row, text, ha="center", va="center", fontsize=8.5).set_in_layout(False)
+    dark = significant and abs(np.log2(comparison.speedup)) > 2  # the colour map's ends are dark
+    axes.text(
+        column, row, text, ha="center", va="center", fontsize=8.5, color="white" if dark else "black"
+    ).set_in_layout(False)
 
 
 def sync_cost(run: Run) -> str | None:

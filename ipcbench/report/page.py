@@ -91,6 +91,7 @@ def _single_run(run: Run) -> dict[str, Any]:
     document = run.document
     return {
         "latency_svg": _svg(figures.latency_vs_size(run)),
+        "bands_svg": _svg(figures.latency_bands(run)),
         "throughput_svg": _svg(figures.throughput_vs_size(run)),
         "distribution_svg": _svg(figures.latency_distributions(run)),
         "distribution_sizes": [size_text(size) for size in figures.distribution_sizes(run)],

@@ -6,6 +6,7 @@ at 4K"), so the knowledge of the result file's layout lives in one place.
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,21 +112,28 @@ def newest_per_machine(runs: list[Run]) -> list[Run]:
     return list(latest.values())
 
 
+def _run_cpu(run: dict[str, Any]) -> float | None:
+    cpu = run.get("cpu_ns_per_msg") or {}
+    parts = [cpu.get("initiator"), cpu.get("peer")]
+    return None if any(not isinstance(p, int | float) for p in parts) else float(sum(parts))
+
+
+def _median(values: list[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
 def cores_busy(cell: dict[str, Any]) -> float | None:
     """CPUs kept busy by the pair while the cell ran: CPU time per message times messages per second.
 
     A spinning pair shows about 2.0 (each side burns a core while it waits); a blocking pair far less.
+    The median over runs, so one run slowed down by another program does not make up a figure.
     """
-    cpu = cell.get("cpu_ns_per_msg") or {}
-    rate = (cell.get("throughput") or {}).get("msgs_per_s")
-    parts = [cpu.get("initiator"), cpu.get("peer")]
-    if rate is None or any(p is None for p in parts):
-        return None
-    return float(sum(parts)) * float(rate) / 1e9
+    per_run = [
+        (cpu, run["msgs_per_s"]) for run in cell.get("runs") or [] if (cpu := _run_cpu(run)) is not None
+    ]
+    return _median([cpu * rate / 1e9 for cpu, rate in per_run])
 
 
 def cpu_per_message(cell: dict[str, Any]) -> float | None:
-    """CPU nanoseconds per message, both sides together (per round trip for pingpong)."""
-    cpu = cell.get("cpu_ns_per_msg") or {}
-    parts = [cpu.get("initiator"), cpu.get("peer")]
-    return None if any(p is None for p in parts) else float(sum(parts))
+    """CPU nanoseconds per message, both sides together (per round trip for pingpong); median over runs."""
+    return _median([cpu for run in cell.get("runs") or [] if (cpu := _run_cpu(run)) is not None])

@@ -220,6 +220,7 @@ def unstable_rows(run: Run) -> list[dict[str, str]]:
             "workload": workload,
             "size": size_text(size),
             "cv": "?" if cell.get("cv") is None else f"{cell['cv']:.0%}",
+            "reason": str(cell.get("unstable_reason") or ""),
         }
         for (label, workload, size), cell in sorted(run.cells.items(), key=lambda item: item[0][2])
         if cell.get("unstable")

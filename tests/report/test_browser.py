@@ -43,7 +43,7 @@ def test_every_figure_is_drawn(page: Page) -> None:
     sizes = page.evaluate(
         "[...document.querySelectorAll('figure svg')].map(s => s.getBoundingClientRect().width)"
     )
-    assert len(sizes) == 5 + 3  # one run's five figures, and three comparing the two machines
+    assert len(sizes) == 6 + 3  # one run's six figures, and three comparing the two machines
     assert all(width > 600 for width in sizes), sizes
     sections = page.evaluate("[...document.querySelectorAll('h2[id]')].map(h => h.id)")
     expected = [

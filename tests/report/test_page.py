@@ -29,7 +29,7 @@ def test_one_run_has_every_section_and_figure(one_run: str) -> None:
     for section in SECTIONS:
         assert f'id="{section}"' in html
     assert 'id="comparison"' not in html
-    assert svgs(html) == 5
+    assert svgs(html) == 6
     assert html.count('class="claim"') == 4
     assert "holds for every case measured" in html
     assert "sysctl -w kernel.msgmax=1048576" in html  # the remedy of a skipped cell
@@ -78,7 +78,7 @@ def test_several_runs_of_one_machine_are_compared_over_time() -> None:
     html = render(runs)
     assert 'id="comparison"' in html
     assert "3 runs side by side: every run, oldest first" in html
-    assert svgs(html) == 5 + 3
+    assert svgs(html) == 6 + 3
     assert html.count('class="result"') == 4  # one machine: one verdict per claim
 
 
