@@ -13,12 +13,13 @@ import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, cast
 
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullLocator
@@ -28,7 +29,7 @@ from ipcbench.report import style
 from ipcbench.report.ratios import Comparison, times
 from ipcbench.report.runs import Run, cores_busy, size_text
 
-_RC = {
+_RC: dict[str, Any] = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
@@ -49,10 +50,15 @@ _PERCENTILES = (1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95
 
 @contextmanager
 def _figure(
-    name: str, width: float, height: float, layout: str | None = "constrained", **subplots: Any
+    name: str,
+    width: float,
+    height: float,
+    layout: Literal["constrained"] | None = "constrained",
+    **subplots: Any,
 ) -> Iterator[tuple[Figure, Any]]:
     """A figure inside the report's style; ``svg.hashsalt`` keeps the SVG ids of figures apart."""
-    with matplotlib.rc_context({**_RC, "svg.hashsalt": name}):
+    settings: dict[str, Any] = {**_RC, "svg.hashsalt": name}
+    with matplotlib.rc_context(cast(Any, settings)):  # typed for literal keys only
         figure = Figure(figsize=(width, height), layout=layout)
         yield figure, figure.subplots(**subplots)
 
@@ -203,12 +209,12 @@ def latency_bands(run: Run) -> str | None:
         return None
     columns = min(5, len(labels))
     rows = -(-len(labels) // columns)
-    height = 2.3 * rows + 0.9
+    height = 2.3 * rows + 1.2
     with _figure(
         "bands", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False, sharex=True, sharey=True
     ) as (figure, grid):
         figure.subplots_adjust(
-            left=0.08, right=0.99, top=1 - 0.6 / height, bottom=0.75 / height, hspace=0.35, wspace=0.08
+            left=0.08, right=0.99, top=1 - 0.6 / height, bottom=1.05 / height, hspace=0.35, wspace=0.08
         )
         series = {label: _series(run, label, "pingpong", _latency("p50")) for label in labels}
         for axes, label in zip(grid.flat, labels, strict=False):
@@ -222,11 +228,22 @@ def latency_bands(run: Run) -> str | None:
             # bottom row when the last row is not full.
             last_in_column = index + columns >= len(labels)
             axes.xaxis.set_tick_params(labelbottom=last_in_column)
-            axes.set_xlabel("message size" if last_in_column else "")
+            axes.set_xlabel("message size (bytes)" if last_in_column else "")
+        figure.legend(*_band_key(), loc="lower center", ncols=3)
         figure.suptitle(
             "Round-trip latency per mechanism: p50 line, shaded band up to p99 (others' p50 in grey)"
         )
         return to_svg(figure)
+
+
+def _band_key() -> tuple[list[Any], list[str]]:
+    """Legend entries for the band panels, drawn in neutral grey: the panel titles name the colours."""
+    handles = [
+        Line2D([], [], color="#555555", marker="o", markersize=3),
+        Rectangle((0, 0), 1, 1, color="#555555", alpha=0.25, linewidth=0),
+        Line2D([], [], color="#d0d4d8", linewidth=0.9),
+    ]
+    return handles, ["p50 of the panel's mechanism", "from p50 up to p99", "p50 of the other mechanisms"]
 
 
 def _band_panel(axes: Axes, run: Run, label: str, series: dict[str, tuple[list[int], list[float]]]) -> None:
@@ -239,7 +256,6 @@ def _band_panel(axes: Axes, run: Run, label: str, series: dict[str, tuple[list[i
         axes.fill_between(xs, p50, p99, color=style.colour(label), alpha=0.25, linewidth=0)
     axes.plot(xs, p50, color=style.colour(label), linestyle=style.linestyle(label), marker="o", markersize=3)
     _size_axis(axes, run.sizes("pingpong"), narrow=True)
-    axes.set_xlabel("message size")
     _log_y(axes, "", "ns")
     axes.set_title(plain(label), color=style.colour(label), fontweight="bold")
 
@@ -323,8 +339,11 @@ def speedup_heatmap(
     with _figure("heatmap", 11.0, 0.45 * len(labels) + 1.8, ncols=2) as (figure, panels):
         titles = {"latency": "Round trip (pingpong p50)", "throughput": "Stream (bytes/s)"}
         for axes, (metric, title) in zip(panels, titles.items(), strict=True):
-            _heatmap_panel(axes, comparisons.get(metric, {}), labels, sizes)
+            image = _heatmap_panel(axes, comparisons.get(metric, {}), labels, sizes)
             axes.set_title(title)
+        bar = figure.colorbar(image, ax=list(panels), shrink=0.8, ticks=range(-3, 4))
+        bar.ax.set_yticklabels(["1/8", "1/4", "1/2", "1", "2", "4", "8"])
+        bar.set_label("speed-up over pipe (x, log scale)")
         figure.suptitle(
             "Speed-up over pipe (times; above 1 = faster than a pipe; grey: no significant difference)"
         )
@@ -333,12 +352,12 @@ def speedup_heatmap(
 
 def _heatmap_panel(
     axes: Axes, comparisons: dict[tuple[str, int], Comparison], labels: list[str], sizes: list[int]
-) -> None:
+) -> AxesImage:
     grid = np.full((len(labels), len(sizes)), np.nan)
     for (label, size), comparison in comparisons.items():
         if label in labels and size in sizes:
             grid[labels.index(label), sizes.index(size)] = np.log2(comparison.speedup)
-    axes.imshow(np.clip(grid, -3, 3), cmap="RdYlGn", vmin=-3, vmax=3, aspect="auto")
+    image = axes.imshow(np.clip(grid, -3, 3), cmap="RdYlGn", vmin=-3, vmax=3, aspect="auto")
     for (label, size), comparison in comparisons.items():
         if label in labels and size in sizes:
             _heatmap_text(axes, labels.index(label), sizes.index(size), comparison)
@@ -347,6 +366,7 @@ def _heatmap_panel(
     axes.set_xlabel("message size (bytes)")
     axes.set_ylabel("mechanism")
     axes.grid(False)
+    return image
 
 
 def _heatmap_text(axes: Axes, row: int, column: int, comparison: Comparison) -> None:
@@ -354,7 +374,7 @@ def _heatmap_text(axes: Axes, row: int, column: int, comparison: Comparison) -> 
     # Out of the layout: they sit inside the axes, and measuring each one makes the layout slow.
     if not significant:
         axes.add_patch(Rectangle((column - 0.5, row - 0.5), 1, 1, color="#dddddd")).set_in_layout(False)
-    text = f"{times(comparison.speedup)}x" + ("" if significant else " n.s.")
+    text = f"{times(comparison.speedup)}x" + ("" if significant else "\nn.s.")
     dark = significant and abs(np.log2(comparison.speedup)) > 2  # the colour map's ends are dark
     axes.text(
         column, row, text, ha="center", va="center", fontsize=8.5, color="white" if dark else "black"
@@ -494,7 +514,7 @@ def _relative_panel(axes: Axes, runs: list[Run], metric: str) -> int:
     return drawn
 
 
-def _geometric_ratio(base: dict[float, float], other: dict[float, float]) -> float | None:
+def _geometric_ratio(base: dict[int, float], other: dict[int, float]) -> float | None:
     shared = [size for size in base if size in other]
     if not shared:
         return None

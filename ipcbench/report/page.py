@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ipcbench import __version__, stats
+from ipcbench import __version__
 from ipcbench.report import figures, style, tables
 from ipcbench.report.runs import Run, newest_per_machine, size_text
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
@@ -45,7 +45,6 @@ def render(runs: list[Run]) -> str:
         "claims": _claims(newest_per_machine(runs)),
         "version": __version__,
         "tolerance": f"{TOLERANCE:.0%}",
-        "unstable_cv": f"{stats.UNSTABLE_CV:.0%}",
     }
     context.update(_single_run(primary))
     context.update(_comparison(runs))

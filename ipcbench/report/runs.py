@@ -115,7 +115,8 @@ def newest_per_machine(runs: list[Run]) -> list[Run]:
 def _run_cpu(run: dict[str, Any]) -> float | None:
     cpu = run.get("cpu_ns_per_msg") or {}
     parts = [cpu.get("initiator"), cpu.get("peer")]
-    return None if any(not isinstance(p, int | float) for p in parts) else float(sum(parts))
+    numbers = [float(p) for p in parts if isinstance(p, int | float)]
+    return sum(numbers) if len(numbers) == len(parts) else None
 
 
 def _median(values: list[float]) -> float | None:
