@@ -202,3 +202,13 @@ def full_run(
             cells.append(pingpong(label, size, around(base_latency / factor)))
             cells.append(stream(label, size, around(base_rate * factor)))
     return document(cells, **kwargs)
+
+
+def small_run(**kwargs: Any) -> dict[str, Any]:
+    """Three mechanisms at two sizes: enough for every section, quick to draw."""
+    cells = []
+    for size in (64, 4096):
+        for label, factor in (("pipe", 1.0), ("posix-shm/sem", 1.0), ("posix-shm/spin", 5.0)):
+            cells.append(pingpong(label, size, around(10_000.0 / factor)))
+            cells.append(stream(label, size, around(1e8 * factor)))
+    return document(cells, **kwargs)
