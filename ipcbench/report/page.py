@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup
 
 from ipcbench import __version__
-from ipcbench.report import figures, style, tables
+from ipcbench.report import figures, run_figures, style, tables
 from ipcbench.report.runs import Run, newest_per_machine, size_text
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
 from ipcbench.units import format_ns
@@ -119,9 +119,9 @@ def _comparison(runs: list[Run]) -> dict[str, Any]:
     return {
         "series": series,
         "series_rule": "the newest run of each machine" if len(machines) > 1 else "every run, oldest first",
-        "runs_relative_svg": _svg(figures.relative_to_first(series)),
-        "runs_latency_svg": _svg(figures.across_runs(series, "latency")),
-        "runs_throughput_svg": _svg(figures.across_runs(series, "throughput")),
+        "runs_relative_svg": _svg(run_figures.relative_to_first(series)),
+        "runs_latency_svg": _svg(run_figures.across_runs(series, "latency")),
+        "runs_throughput_svg": _svg(run_figures.across_runs(series, "throughput")),
         "cross_rows": tables.cross_rows(series[0], compared),
         "compared": compared,
         "omitted": len(series) - 1 - len(compared),

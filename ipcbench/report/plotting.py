@@ -1,0 +1,184 @@
+"""How the report draws: one matplotlib style, SVG output, and the axes and series helpers all figures use.
+
+Figures are built on bare ``Figure`` objects, never through pyplot, so nothing is registered globally and
+each figure is freed as soon as its SVG is written. Text stays text in the SVG (``svg.fonttype: none``), so
+the page needs no font files and the browser's own sans-serif is used. Every figure has a title, axes
+labelled with units, and a legend; a mechanism has the same colour and line style everywhere
+(``style.colour``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Literal, cast
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullLocator
+
+from ipcbench.report import style
+from ipcbench.report.runs import Run, size_text
+
+_RC: dict[str, Any] = {
+    "svg.fonttype": "none",
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans", "Arial", "Helvetica", "Liberation Sans"],
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "figure.dpi": 100,
+}
+
+
+@contextmanager
+def new_figure(
+    name: str,
+    width: float,
+    height: float,
+    layout: Literal["constrained"] | None = "constrained",
+    **subplots: Any,
+) -> Iterator[tuple[Figure, Any]]:
+    """A figure inside the report's style; ``svg.hashsalt`` keeps the SVG ids of figures apart."""
+    settings: dict[str, Any] = {**_RC, "svg.hashsalt": name}
+    with matplotlib.rc_context(cast(Any, settings)):  # typed for literal keys only
+        figure = Figure(figsize=(width, height), layout=layout)
+        yield figure, figure.subplots(**subplots)
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as an ``<svg>`` element to inline: no XML prologue, no fixed size (CSS scales it)."""
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", metadata={"Date": None})
+    figure.clear()
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]
+    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img"', text, count=1)
+
+
+def plain(text: str) -> str:
+    """Text from a result file, safe from matplotlib's mathtext (``$``) in titles and legends."""
+    return text.replace("$", r"\$")
+
+
+# ---- axes helpers ---------------------------------------------------------------------------------------
+
+
+def size_axis(axes: Axes, sizes: Sequence[int], narrow: bool = False) -> None:
+    axes.set_xscale("log", base=2)
+    axes.xaxis.set_major_locator(FixedLocator(list(sizes)))
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: size_text(round(value))))
+    axes.set_xlabel("message size (bytes, log scale)")
+    if len(sizes) > (4 if narrow else 6):  # neighbours on a log axis spanning 64 B to 16M collide
+        axes.tick_params(axis="x", labelrotation=45)
+
+
+class LogTicks(LogFormatter):
+    """Log-axis tick labels in the report's units (``10 µs``, ``1 GB/s``), plain text: no mathtext.
+
+    Matplotlib decides which ticks get a label (decades; the minor ticks too on a short axis); this class
+    only says how a label reads.
+    """
+
+    def __init__(self, text: Callable[[float], str]) -> None:
+        super().__init__(labelOnlyBase=False, minor_thresholds=(1.2, 0.5))
+        self.text = text
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        return self.text(x) if super().__call__(x, pos) else ""
+
+
+def _si(value: float, unit: str = "") -> str:
+    for prefix, factor in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= factor:
+            return f"{value / factor:g} {prefix}{unit}".rstrip()
+    return f"{value:g} {unit}".rstrip()
+
+
+def _ns(value: float) -> str:
+    for unit, factor in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if value >= factor:
+            return f"{value / factor:g} {unit}"
+    return f"{value:g} ns"
+
+
+UNITS: dict[str, Callable[[float], str]] = {
+    "ns": _ns,
+    "B/s": lambda value: _si(value, "B/s"),
+    "/s": lambda value: _si(value),
+    "": lambda value: f"{value:g}",
+}
+
+
+def log_y(axes: Axes, label: str, unit: str) -> None:
+    """A log y axis labelled in ``unit``, spanning at least a factor of 4 (call after plotting)."""
+    axes.set_yscale("log")
+    low, high = axes.dataLim.intervaly
+    if 0 < low <= high < 4 * low:  # else ticks crowd on a near-flat line: "10.005 us, 10.01 us, ..."
+        middle = (low * high) ** 0.5
+        axes.set_ylim(middle / 2, middle * 2)
+    axes.yaxis.set_major_formatter(LogTicks(UNITS[unit]))
+    if 0 < low and high > 20 * low:
+        # Over several decades the minor ticks carry no label, and matplotlib's ticks are costly objects:
+        # dropping them halves the time a figure takes to draw.
+        axes.yaxis.set_minor_locator(NullLocator())
+    else:
+        axes.yaxis.set_minor_formatter(LogTicks(UNITS[unit]))
+    axes.set_ylabel(label)
+
+
+def mechanism_line(axes: Axes, label: str, xs: Sequence[float], ys: Sequence[float]) -> None:
+    axes.plot(
+        xs,
+        ys,
+        marker="o",
+        markersize=4,
+        color=style.colour(label),
+        linestyle=style.linestyle(label),
+        label=plain(label),
+        linewidth=1.6,
+    )
+
+
+def legend_right(figure: Figure, axes: Axes) -> None:
+    handles, labels = axes.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside right upper", title="mechanism")
+
+
+def series(
+    run: Run, label: str, workload: str, value: Callable[[dict[str, Any]], float | None]
+) -> tuple[list[int], list[float]]:
+    points = [
+        (size, value(cell)) for size in run.sizes(workload) if (cell := run.cell(label, workload, size))
+    ]
+    kept = [(x, y) for x, y in points if y is not None and y > 0]
+    return [x for x, _ in kept], [y for _, y in kept]
+
+
+def latency_of(key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda cell: (cell.get("latency_ns") or {}).get(key)
+
+
+def rate_of(key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda cell: (cell.get("throughput") or {}).get(key)
+
+
+def panel_grid(count: int, most_columns: int) -> tuple[int, int]:
+    """(rows, columns) for ``count`` small panels, at most ``most_columns`` wide."""
+    columns = max(1, min(most_columns, count))
+    return -(-count // columns), columns
+
+
+def hide_unused(grid: Any, used: int) -> None:
+    for axes in list(grid.flat)[used:]:
+        axes.set_visible(False)
