@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from report_docs import around, document, full_run, pingpong, run_of, small_run
+from report_docs import around, document, full_run, pingpong, run_of, skipped, small_run, stream
 
 from ipcbench.report.page import render
 from ipcbench.report.runs import Run
@@ -99,3 +99,23 @@ def test_several_machines_get_a_verdict_each_and_a_ratio_table() -> None:
 def test_the_same_files_give_the_same_page() -> None:
     runs: list[Run] = [run_of(small_run())]
     assert render(runs) == render(runs)
+
+
+def failed(label: str, size: int) -> dict:
+    cell = skipped(label, "pingpong", size, reason="payload mismatch at message 17", remedy=None)
+    return {**cell, "status": "failed"}
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        ([skipped("sysv-mq", "pingpong", 1 << 20), failed("pipe", 64)], "payload mismatch at message 17"),
+        ([stream("pipe", 64, around(1e8)), stream("posix-shm/spin", 64, around(3e8))], "No ping-pong cells"),
+        ([pingpong("pipe", 64, [1000.0]), pingpong("posix-shm/spin", 64, [200.0])], "one run"),
+    ],
+    ids=["nothing-measured", "stream-only", "single-repeat"],
+)
+def test_thin_runs_still_make_a_page(cells: list[dict], expected: str) -> None:
+    html = render([run_of(document(cells))])
+    assert expected in html
+    assert html.count('class="claim"') == 4
