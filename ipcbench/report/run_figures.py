@@ -47,7 +47,7 @@ def across_runs(runs: list[Run], metric: str) -> str | None:
         return None
     rows, columns = panel_grid(len(labels), 4)
     legend_rows = -(-len(runs) // 3)
-    height = 2.4 * rows + 0.8 + 0.2 * legend_rows
+    height = 2.6 * rows + 0.8 + 0.2 * legend_rows
     # No constrained layout here: with a dozen panels it costs more than all the drawing (fixed margins).
     with new_figure(
         f"runs-{metric}", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
@@ -57,12 +57,14 @@ def across_runs(runs: list[Run], metric: str) -> str | None:
     ):
         bottom = (0.75 + 0.2 * legend_rows) / height
         figure.subplots_adjust(
-            left=0.08, right=0.99, top=1 - 0.55 / height, bottom=bottom, hspace=0.55, wspace=0.28
+            left=0.08, right=0.99, top=1 - 0.55 / height, bottom=bottom, hspace=0.62, wspace=0.28
         )
         pick = latency_of(key) if workload == "pingpong" else rate_of(key)
         for index, (axes, label) in enumerate(zip(grid.flat, labels, strict=False)):
             _runs_panel(axes, runs, label, workload, pick, unit)
             axes.set_ylabel(f"{title} (log)" if index % columns == 0 else "")
+            # Sizes are labelled once per column, under its last panel: the ticks say which sizes.
+            axes.set_xlabel("message size (bytes)" if index + columns >= len(labels) else "")
         hide_unused(grid, len(labels))
         handles = [Line2D([], [], color=colour, marker="o") for colour in style.run_colours(len(runs))]
         titles = [plain(run.title) for run in runs]
@@ -84,7 +86,6 @@ def _runs_panel(
         xs, ys = series(run, label, workload, pick)
         axes.plot(xs, ys, marker="o", markersize=3, linewidth=1.2, color=colour)
     size_axis(axes, sizes, narrow=True)
-    axes.set_xlabel("message size (bytes)")
     log_y(axes, "", unit)
     axes.set_title(plain(label), color=style.colour(label), fontweight="bold")
 
