@@ -134,7 +134,7 @@ class Runner:
         try:
             count = self.calibrate(cell)
             meter = machine.LoadMeter()
-            runs = [self.measure_run(cell, count, warmup_for(count)) for _ in range(self.options.repeats)]
+            runs = [self.measure_run_with_load(cell, count) for _ in range(self.options.repeats)]
             during = meter.stop()
             summary = summarise(cell, runs, during)
         except Exception as exc:  # whatever went wrong fails this cell only: the next cell goes on
@@ -142,6 +142,14 @@ class Runner:
                     "load": {"before": load_before, "after": machine.load_snapshot()}}
         return {**base, **summary, "started": started, "finished": store.now_utc(),
                 "load": {"before": load_before, "after": machine.load_snapshot(), "during": during}}
+
+    def measure_run_with_load(self, cell: Cell, count: int) -> dict[str, Any]:
+        """A measured run, with what other programs did to the CPUs meanwhile (``run["load"]``): a load
+        that differs between the runs of a cell makes them disagree for a reason other than the mechanism."""
+        meter = machine.LoadMeter()
+        run = self.measure_run(cell, count, warmup_for(count))
+        run["load"] = meter.stop()
+        return run
 
     def calibrate(self, cell: Cell) -> int:
         """Messages per run so that one run measures for about ``budget_s`` (clamped to the bounds)."""
@@ -268,7 +276,10 @@ def summarise(cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | N
     for run in runs:
         run.pop("params", None)
     cv = stats.coefficient_of_variation(stability_basis)
-    reason = stats.instability(stability_basis, during)
+    loads = [run.get("load") for run in runs]
+    if cell.transport == "mock":  # fake clocks: the machine's load cannot touch the mock's figures
+        during, loads = None, []
+    reason = stats.instability(stability_basis, cell.workload, during, loads, len(os.sched_getaffinity(0)))
     summary.update(runs=runs, cv=cv, unstable=reason is not None, unstable_reason=reason)
     return summary
 

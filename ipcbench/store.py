@@ -421,6 +421,7 @@ def _validate_run(check: _Check, value: Any, at: str, workload: str) -> None:
         for name in ("p50_ns", "p99_ns"):
             check.number(check.key(run, name, at), f"{at}.{name}")
     check.figures(run.get("cpu_ns_per_msg"), f"{at}.cpu_ns_per_msg")
+    check.figures(run.get("load"), f"{at}.load")
     cpus = check.obj(run.get("cpus"), f"{at}.cpus", nullable=True)
     for role, cpu in cpus.items():
         check.whole(cpu, f"{at}.cpus.{role}", nullable=True)
