@@ -117,9 +117,12 @@ def clean_command(args: argparse.Namespace) -> int:
     from ipcbench.console import console
     from ipcbench.ledger import clean, live_runs
 
-    removed = clean()
+    refused: list[str] = []
+    removed = clean(refused=refused)
     for line in removed:
         console.print(f"removed {line}", markup=False)
+    for line in refused:  # named by a dead run's ledger, but not provably its object: never removed
+        console.print(f"left alone: {line}", markup=False)
     live = live_runs()
     if live:
         console.print(

@@ -19,6 +19,7 @@ import pytest
 import sysv_ipc
 
 from ipcbench.ledger import Ledger, _owner_alive, clean, live_runs, owner_tag, process_start_time
+from tests.conftest import run_cli
 from tests.hardening.helpers import object_exists, wait_for
 
 DEAD_PID = 4_000_000  # above pid_max (4194304 at most, and far above any pid in use here)
@@ -152,3 +153,11 @@ BAD_ENTRIES = [["sysv-shm"], ["sysv-shm", 5], ["teleporter", "/x"], ["sysv-sem",
 def test_a_damaged_ledger_never_stops_clean(content: str, directory: Path) -> None:
     (directory / f"{DEAD_PID}-0.ledger").write_text(content)
     assert clean(directory) == []
+
+
+def test_ipcbench_clean_says_what_it_left_alone(state_dir: Path, segment: sysv_ipc.SharedMemory) -> None:
+    plant(state_dir, dead_owner(), [["sysv-shm", str(segment.key)]])
+    result = run_cli("clean", env={"COLUMNS": "300"})
+    assert result.returncode == 0, result.stderr
+    assert f"left alone: sysv-shm {segment.key}: segment {segment.key} was created by pid" in result.stdout
+    assert object_exists("sysv-shm", str(segment.key))
