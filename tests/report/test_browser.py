@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser import Browser, Page, chromium_binary
-from report_docs import full_run, save
+from report_docs import full_run, save, small_run
 
 from ipcbench.cli import main
 
@@ -28,8 +28,10 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     if BINARY is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     folder = tmp_path_factory.mktemp("browser")
-    save(full_run(machine="laptop", created="2026-01-01T00:00:00Z"), folder / "results" / "laptop" / "a.json")
-    partial = full_run(machine=MACHINE, created="2026-01-02T00:00:00Z", label=LABEL, status="running")
+    # The full run is the newest, so sections 2 to 8 (and the screenshot) show every mechanism; the older,
+    # partial run of another machine brings the comparison section, the banner and the hostile strings.
+    save(full_run(machine="laptop", created="2026-01-02T00:00:00Z"), folder / "results" / "laptop" / "a.json")
+    partial = small_run(machine=MACHINE, created="2026-01-01T00:00:00Z", label=LABEL, status="running")
     save(partial, folder / "results" / "other" / "b.json")
     assert main(["report", str(folder / "results"), "-o", str(folder / "index.html")]) == 0
     browser = Browser(BINARY, folder / "profile")
