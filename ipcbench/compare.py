@@ -282,7 +282,7 @@ def _reason(cell: dict[str, Any]) -> str:
 def gates(metric: str, workload: str, settings: Settings) -> bool:
     """Pingpong cells are gated on latency, stream cells on throughput: a pingpong cell's throughput is one
     over its mean round trip, a noisier view of what p50 already says."""
-    return metric in settings.gate_metrics and (metric != "throughput" or workload == "stream")
+    return metric in settings.gate_metrics and (workload == "stream") == (metric == "throughput")
 
 
 def gate_text(settings: Settings) -> str:
