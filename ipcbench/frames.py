@@ -63,7 +63,9 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
     """Load one result file, or every result file below a folder (or a list of either), as a DataFrame
     with one row per cell, oldest file first.
 
-    Columns (figures are ``NaN`` where a cell has none: skipped and failed cells, latency of a stream):
+    Columns (figures are ``NaN`` where a cell has none: skipped and failed cells, latency of a stream;
+    text that is absent, such as the variant of a pipe or the reason of a measured cell, is missing too,
+    so select with ``frame.variant.isna()``):
 
     run and machine (the same on every row of one file)
         ``file`` (path as given), ``created`` (UTC ``Timestamp``), ``label``, ``run_status`` (complete,
@@ -71,7 +73,7 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
         ``cpu_model``, ``cores``, ``kernel``, ``python``, ``virtualization``, ``profile``, ``repeats``
         (runs per cell asked for), ``placement`` (cross-core, same-core, unpinned)
     cell identity
-        ``transport``, ``variant`` (``None``, ``"sem"`` or ``"spin"``), ``mechanism`` (``posix-shm/spin``),
+        ``transport``, ``variant`` (``"sem"``, ``"spin"`` or missing), ``mechanism`` (``posix-shm/spin``),
         ``workload`` (pingpong, stream), ``size`` (bytes), ``status`` (ok, skipped, failed), ``reason``,
         ``remedy`` (the setting that would allow a skipped cell)
     latency (pingpong only; round-trip nanoseconds over all samples of all runs)
