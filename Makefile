@@ -35,7 +35,7 @@ report: $(STAMP)
 	$(BIN)/ipcbench report $(RESULTS) -o $(REPORT)
 
 bench-pytest: $(STAMP)
-	$(BIN)/python -m pytest bench --benchmark-json=$(RESULTS)/pytest-benchmark.json
+	$(BIN)/python -m pytest bench --benchmark-json=.benchmarks/ipcbench-pytest.json
 
 clean: $(STAMP)
 	$(BIN)/ipcbench clean
