@@ -35,6 +35,7 @@ report: $(STAMP)
 	$(BIN)/ipcbench report $(RESULTS) -o $(REPORT)
 
 bench-pytest: $(STAMP)
+	mkdir -p .benchmarks
 	$(BIN)/python -m pytest bench --benchmark-json=.benchmarks/ipcbench-pytest.json
 
 clean: $(STAMP)
