@@ -96,6 +96,10 @@ def bystanders() -> Iterator[dict[str, object]]:
 
 
 def kill_all_mid_cell(victims: list[Victim], state_dir: Path) -> None:
+    # Every run removes dead runs' orphans when it starts: kill none before all have started measuring,
+    # or a late starter would clean up after an early victim before we look.
+    wait_for(lambda: all(saved_cells(victim.output) >= victim.cells_first and victim.process.poll() is None
+                         for victim in victims), 90, "every victim to start measuring")
     pending = list(victims)
 
     def step() -> bool:
