@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="comma list of message sizes (default: the quick profile's)")
     group.addoption("--ipc-workloads", default=",".join(WORKLOADS), help="pingpong,stream (default: both)")
     group.addoption("--ipc-rounds", type=int, default=5, help="measured rounds per benchmark (default 5)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # `make bench-pytest` writes into results/, which a fresh clone does not have yet.
+    target = config.getoption("benchmark_json", None)
+    if target:
+        Path(str(target)).parent.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
