@@ -24,11 +24,14 @@ from ipcbench.workloads import WORKLOADS
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ipcbench")
-    group.addoption("--ipc-transports", default=None,
-                    help="comma list of mechanisms: pipe, posix-shm (all variants), posix-shm/spin "
-                         "(default: all)")
-    group.addoption("--ipc-sizes", default=None,
-                    help="comma list of message sizes (default: the quick profile's)")
+    group.addoption(
+        "--ipc-transports",
+        default=None,
+        help="comma list of mechanisms: pipe, posix-shm (all variants), posix-shm/spin (default: all)",
+    )
+    group.addoption(
+        "--ipc-sizes", default=None, help="comma list of message sizes (default: the quick profile's)"
+    )
     group.addoption("--ipc-workloads", default=",".join(WORKLOADS), help="pingpong,stream (default: both)")
     group.addoption("--ipc-rounds", type=int, default=5, help="measured rounds per benchmark (default 5)")
 
@@ -49,10 +52,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     sizes_text = config.getoption("--ipc-sizes")
     sizes = parse_sizes(sizes_text) if sizes_text else PROFILES["quick"].sizes
     workloads = [w.strip() for w in config.getoption("--ipc-workloads").split(",") if w.strip()]
-    cells = [(name, variant, workload, size)
-             for size in sizes for workload in workloads for name, variant in pairs]
-    ids = [f"{workload}-{name}{'-' + variant if variant else ''}-{size}"
-           for name, variant, workload, size in cells]
+    cells = [
+        (name, variant, workload, size) for size in sizes for workload in workloads for name, variant in pairs
+    ]
+    ids = [
+        f"{workload}-{name}{'-' + variant if variant else ''}-{size}"
+        for name, variant, workload, size in cells
+    ]
     metafunc.parametrize("ipc_cell", cells, ids=ids)
 
 

@@ -59,8 +59,13 @@ def channel_spec(variant: str | None, workload: str, size: int, same_core: bool)
     fields = {field.name for field in dataclasses.fields(ChannelSpec)}
     if "lockstep" in fields:  # pingpong keeps one message in flight: one slot, no ring to fill
         lockstep = workload == "pingpong"
-        return ChannelSpec(size=size, variant=variant, slots=1 if lockstep else ring_slots(size),  # type: ignore[call-arg]
-                           same_core=same_core, lockstep=lockstep)
+        return ChannelSpec(
+            size=size,
+            variant=variant,
+            slots=1 if lockstep else ring_slots(size),  # type: ignore[call-arg]
+            same_core=same_core,
+            lockstep=lockstep,
+        )
     return ChannelSpec(size=size, variant=variant, slots=ring_slots(size), same_core=same_core)
 
 
@@ -127,8 +132,12 @@ def pinned() -> Iterator[tuple[int | None, int | None, str]]:
             gc.enable()
 
 
-def test_ipc(benchmark: Any, ipc_cell: tuple[str, str | None, str, int], pinned: tuple[Any, ...],
-             request: pytest.FixtureRequest) -> None:
+def test_ipc(
+    benchmark: Any,
+    ipc_cell: tuple[str, str | None, str, int],
+    pinned: tuple[Any, ...],
+    request: pytest.FixtureRequest,
+) -> None:
     transport_name, variant, workload, size = ipc_cell
     cls = REGISTRY[transport_name]
     blocked = cls.unavailable()
@@ -160,14 +169,25 @@ def test_ipc(benchmark: Any, ipc_cell: tuple[str, str | None, str, int], pinned:
     benchmark.extra_info.update(extra_info(transport_name, variant, workload, size, count, where, reports))
 
 
-def extra_info(transport: str, variant: str | None, workload: str, size: int, count: int, where: str,
-               reports: list[dict[str, Any]]) -> dict[str, Any]:
+def extra_info(
+    transport: str,
+    variant: str | None,
+    workload: str,
+    size: int,
+    count: int,
+    where: str,
+    reports: list[dict[str, Any]],
+) -> dict[str, Any]:
     """What ipcbench would record for the cell, from the rounds' own reports (warm-up round included:
     its messages are measured the same way, only its time is left out by pytest-benchmark)."""
     elapsed = [report["elapsed_ns"] for report in reports]
     info: dict[str, Any] = {
-        "mechanism": label(transport, variant), "transport": transport, "variant": variant,
-        "workload": workload, "size": size, "messages_per_round": count,
+        "mechanism": label(transport, variant),
+        "transport": transport,
+        "variant": variant,
+        "workload": workload,
+        "size": size,
+        "messages_per_round": count,
         "warmup_messages_per_round": warmup_for(count),
         "placement": where,
         "bytes_per_s": float(np.median([count * size * 1e9 / ns for ns in elapsed])),
@@ -178,6 +198,7 @@ def extra_info(transport: str, variant: str | None, workload: str, size: int, co
         samples = np.concatenate([np.frombuffer(report["samples"], dtype=np.int64) for report in reports])
         for name, q in (("p50_ns", 50), ("p90_ns", 90), ("p99_ns", 99), ("p999_ns", 99.9)):
             info[name] = float(np.percentile(samples, q))
-        info["round_p50_ns"] = [float(np.median(np.frombuffer(report["samples"], dtype=np.int64)))
-                                for report in reports]
+        info["round_p50_ns"] = [
+            float(np.median(np.frombuffer(report["samples"], dtype=np.int64))) for report in reports
+        ]
     return info

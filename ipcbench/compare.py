@@ -102,7 +102,6 @@ class Comparison:
     settings: Settings
     cells: list[CellResult]
     noise: dict[tuple[str, str], float | None]  # (workload, metric) -> session noise floor (None: unknown)
-    notes: list[str]
     unconfirmed: list[str] = field(default_factory=list)  # regressions a --confirm run did not repeat
 
     @property
@@ -145,8 +144,9 @@ def _log_slowdown(values: list[float], metric: Metric) -> float:
     return -value if metric.bigger_is_better else value
 
 
-def measure_change(base: list[float], new: list[float], metric: Metric, settings: Settings,
-                   noise_floor: float | None) -> Change:
+def measure_change(
+    base: list[float], new: list[float], metric: Metric, settings: Settings, noise_floor: float | None
+) -> Change:
     ratio, ci = stats.ratio_ci(new, base)
     slowdown = 1 / ratio if metric.bigger_is_better else ratio
     high, low = (base, new) if metric.bigger_is_better else (new, base)
@@ -166,8 +166,9 @@ def measure_change(base: list[float], new: list[float], metric: Metric, settings
 # ---- session noise ------------------------------------------------------------------------------------
 
 
-def scatter_floors(pairs: dict[CellKey, tuple[dict[str, Any], dict[str, Any]]],
-                   settings: Settings) -> dict[tuple[str, str], float | None]:
+def scatter_floors(
+    pairs: dict[CellKey, tuple[dict[str, Any], dict[str, Any]]], settings: Settings
+) -> dict[tuple[str, str], float | None]:
     """Noise floor per (workload, metric) from how all cells moved between BASE and NEW (None: too few
     cells to tell).
 
@@ -178,11 +179,13 @@ def scatter_floors(pairs: dict[CellKey, tuple[dict[str, Any], dict[str, Any]]],
     floors: dict[tuple[str, str], float | None] = {}
     for workload in ("pingpong", "stream"):
         for metric in _metrics_of(workload):
-            moves = np.array([
-                _log_slowdown(_runs(new, metric), metric) - _log_slowdown(_runs(base, metric), metric)
-                for (_, _, kind, _), (base, new) in pairs.items()
-                if kind == workload and _runs(base, metric) and _runs(new, metric)
-            ])
+            moves = np.array(
+                [
+                    _log_slowdown(_runs(new, metric), metric) - _log_slowdown(_runs(base, metric), metric)
+                    for (_, _, kind, _), (base, new) in pairs.items()
+                    if kind == workload and _runs(base, metric) and _runs(new, metric)
+                ]
+            )
             if len(moves) == 0:
                 continue
             spread = 1.4826 * float(np.median(np.abs(moves - np.median(moves))))
@@ -191,24 +194,12 @@ def scatter_floors(pairs: dict[CellKey, tuple[dict[str, Any], dict[str, Any]]],
     return floors
 
 
-def noise_note(floors: dict[tuple[str, str], float | None], settings: Settings) -> list[str]:
-    if settings.noise_z == 0:
-        return ["session noise floor off (--noise-z 0): verdicts rest on run-to-run noise alone"]
-    known = [f"{workload} {metric} x{floor:.3f}" for (workload, metric), floor in floors.items() if floor]
-    unknown = sorted({workload for (workload, _), floor in floors.items() if floor is None})
-    notes = []
-    if known:
-        notes.append(f"session noise floor ({settings.noise_z:g} robust SDs of how all cells of a workload "
-                     f"moved): {', '.join(known)}")
-    if unknown:
-        notes.append(f"session noise floor unknown for {' and '.join(unknown)} (fewer than "
-                     f"{MIN_SCATTER_CELLS} cells): verdicts there rest on run-to-run noise alone")
-    return notes
-
-
 def _metrics_of(workload: str) -> list[Metric]:
-    return [METRICS["p50"], METRICS["p99"], METRICS["throughput"]] if workload == "pingpong" else [
-        METRICS["throughput"]]
+    return (
+        [METRICS["p50"], METRICS["p99"], METRICS["throughput"]]
+        if workload == "pingpong"
+        else [METRICS["throughput"]]
+    )
 
 
 # ---- the comparison -----------------------------------------------------------------------------------
@@ -232,14 +223,17 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
     common = [key for key in base_cells if key in new_cells]
     if not common:
         raise InputError(f"{base_path} and {new_path} have no cell in common: nothing to compare")
-    pairs = {key: (base_cells[key], new_cells[key]) for key in common
-             if base_cells[key]["status"] == "ok" and new_cells[key]["status"] == "ok"}
+    pairs = {
+        key: (base_cells[key], new_cells[key])
+        for key in common
+        if base_cells[key]["status"] == "ok" and new_cells[key]["status"] == "ok"
+    }
     floors = scatter_floors(pairs, settings)
-    results = [_cell_result(key, base_cells.get(key), new_cells.get(key), settings, floors)
-               for key in _ordered(base_cells, new_cells)]
-    comparison = Comparison(base_path, new_path, base_doc, new_doc, settings, results, floors, [])
-    comparison.notes.extend(notes_for(comparison))
-    return comparison
+    results = [
+        _cell_result(key, base_cells.get(key), new_cells.get(key), settings, floors)
+        for key in _ordered(base_cells, new_cells)
+    ]
+    return Comparison(base_path, new_path, base_doc, new_doc, settings, results, floors)
 
 
 def _ordered(base: dict[CellKey, Any], new: dict[CellKey, Any]) -> list[CellKey]:
@@ -247,8 +241,13 @@ def _ordered(base: dict[CellKey, Any], new: dict[CellKey, Any]) -> list[CellKey]
     return sorted(keys, key=lambda k: (k[3], k[2], k[0], k[1] or ""))
 
 
-def _cell_result(key: CellKey, base: dict[str, Any] | None, new: dict[str, Any] | None, settings: Settings,
-                 floors: dict[tuple[str, str], float | None]) -> CellResult:
+def _cell_result(
+    key: CellKey,
+    base: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    settings: Settings,
+    floors: dict[tuple[str, str], float | None],
+) -> CellResult:
     if base is None or new is None:
         side = "BASE" if new is None else "NEW"
         return CellResult(key, base, new, verdict=f"only in {side}")
@@ -334,60 +333,6 @@ def confirm(comparison: Comparison, confirmations: list[Comparison]) -> Comparis
     return replace(comparison, cells=cells, unconfirmed=unconfirmed)
 
 
-def notes_for(comparison: Comparison) -> list[str]:
-    """What a reader must know before trusting the verdicts: said, never silently assumed."""
-    base, new, settings = comparison.base, comparison.new, comparison.settings
-    notes: list[str] = []
-    if base["machine"].get("name") != new["machine"].get("name") or _hardware(base) != _hardware(new):
-        notes.append("different machines: ratios include the hardware and system, not only the code "
-                     "(fingerprints side by side below)")
-    profiles = (base["config"].get("profile"), new["config"].get("profile"))
-    if profiles[0] != profiles[1]:
-        notes.append(f"different profiles ({profiles[0]} vs {profiles[1]}): run lengths and repeats differ; "
-                     "like cells are still compared")
-    for side, document in (("BASE", base), ("NEW", new)):
-        if document.get("status", "complete") != "complete":
-            notes.append(f"{side} is {document.get('status')}: it may lack cells")
-    run_counts = sorted({(len(c.base["runs"]), len(c.new["runs"])) for c in comparison.cells if c.changes
-                         and c.base and c.new})
-    for n_base, n_new in run_counts:
-        lowest = smallest_p(n_base, n_new)
-        reach = "can reach" if lowest <= settings.alpha * (1 + 1e-9) else "can never reach"
-        notes.append(f"{n_base} vs {n_new} runs per cell: the smallest possible one-sided p-value is "
-                     f"{lowest:.3g}, which {reach} alpha {settings.alpha:g}")
-    for kind in ("only in BASE", "only in NEW"):
-        names = [c.name for c in comparison.cells if c.verdict == kind]
-        if names:
-            more = " ..." if len(names) > 8 else ""
-            notes.append(f"{len(names)} cell(s) {kind}: {', '.join(names[:8])}{more}")
-    unstable = [c.name for c in comparison.cells if c.verdict == "unstable: rerun"]
-    if unstable:
-        notes.append(f"{len(unstable)} unstable cell(s) never fail the gate; rerun to judge them")
-    notes.extend(noise_note(comparison.noise, settings))
-    return notes
-
-
-FINGERPRINT = ("name", "cpu_model", "cores", "smt", "kernel", "python", "virtualization", "clocksource",
-               "governor")
-
-
-def _hardware(document: dict[str, Any]) -> tuple[Any, ...]:
-    machine = document["machine"]
-    return tuple(machine.get(key) for key in ("cpu_model", "cores", "kernel", "virtualization"))
-
-
-def fingerprints(comparison: Comparison) -> list[tuple[str, str, str]]:
-    """(field, BASE, NEW) for the machine and run settings, for a side-by-side table."""
-    rows = []
-    for key in FINGERPRINT:
-        rows.append((key, str(comparison.base["machine"].get(key)), str(comparison.new["machine"].get(key))))
-    for key in ("profile", "repeats", "placement"):
-        rows.append((key, str(comparison.base["config"].get(key)), str(comparison.new["config"].get(key))))
-    for key in ("created", "label", "ipcbench_version"):
-        rows.append((key, str(comparison.base.get(key)), str(comparison.new.get(key))))
-    return rows
-
-
 # ---- command line -------------------------------------------------------------------------------------
 
 
@@ -408,19 +353,34 @@ def parse_fraction(text: str, what: str) -> float:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("base", type=Path, help="BASE result file, or a folder (its newest file)")
     parser.add_argument("new", type=Path, help="NEW result file, or a folder (its newest file)")
-    parser.add_argument("--threshold", default="5%",
-                        help="smallest change that counts: 5%% or 0.05 (default 5%%)")
+    parser.add_argument(
+        "--threshold", default="5%", help="smallest change that counts: 5%% or 0.05 (default 5%%)"
+    )
     parser.add_argument("--alpha", default="0.05", help="one-sided significance level (default 0.05)")
-    parser.add_argument("--gate-metrics", default="p50,throughput",
-                        help="metrics that can fail the gate: p50, p99, throughput (default p50,throughput)")
-    parser.add_argument("--noise-z", type=float, default=Settings.noise_z,
-                        help="robust SDs of session noise a change must exceed to fail the gate (default 3; "
-                             "0 turns the floor off)")
-    parser.add_argument("--confirm", type=Path, action="append", default=[], metavar="NEW2",
-                        help="a second NEW run: a regression counts only if it is found again there")
+    parser.add_argument(
+        "--gate-metrics",
+        default="p50,throughput",
+        help="metrics that can fail the gate: p50, p99, throughput (default p50,throughput)",
+    )
+    parser.add_argument(
+        "--noise-z",
+        type=float,
+        default=Settings.noise_z,
+        help="robust SDs of session noise a change must exceed to fail the gate (default 3; "
+        "0 turns the floor off)",
+    )
+    parser.add_argument(
+        "--confirm",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="NEW2",
+        help="a second NEW run: a regression counts only if it is found again there",
+    )
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
-    parser.add_argument("-o", "--output", type=Path,
-                        help="write the report to this file (the gate lines still print)")
+    parser.add_argument(
+        "-o", "--output", type=Path, help="write the report to this file (the gate lines still print)"
+    )
     parser.add_argument("--fail", action="store_true", help="exit 1 if any cell regressed (the CI gate)")
 
 

@@ -14,7 +14,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ipcbench.compare import METRICS, CellResult, Change, Comparison, Settings, fingerprints, gate_text, gates
+from ipcbench.compare import (
+    METRICS,
+    MIN_SCATTER_CELLS,
+    CellResult,
+    Change,
+    Comparison,
+    Settings,
+    gate_text,
+    gates,
+    smallest_p,
+)
 from ipcbench.transports import label
 from ipcbench.units import format_size
 
@@ -66,14 +76,19 @@ def verdict_text(cell: CellResult) -> str:
 
 
 def regression_line(cell: CellResult, settings: Settings) -> str:
-    slower = [change for change in cell.changes.values()
-              if change.verdict == "slower" and gates(change.metric, cell.key[2], settings)]
+    slower = [
+        change
+        for change in cell.changes.values()
+        if change.verdict == "slower" and gates(change.metric, cell.key[2], settings)
+    ]
     if not slower:
         return f"{cell.name}: {verdict_text(cell)}"
     change = max(slower, key=lambda c: c.slowdown)
     interval = f", 95% CI {change.ci[0]:.3f}-{change.ci[1]:.3f}" if change.ci else ""
-    return (f"{cell.name}: {cell.detail} (ratio {change.ratio:.3f}{interval}, p={change.p_slower:.3g}, "
-            f"noise floor {_floor_text(change)})")
+    return (
+        f"{cell.name}: {cell.detail} (ratio {change.ratio:.3f}{interval}, p={change.p_slower:.3g}, "
+        f"noise floor {_floor_text(change)})"
+    )
 
 
 def _floor_text(change: Change) -> str:
@@ -85,14 +100,18 @@ def gate_lines(comparison: Comparison) -> list[str]:
     regressions = comparison.regressions
     lines = []
     if regressions:
-        lines.append(f"gate: FAIL: {len(regressions)} cell(s) regressed beyond {settings.threshold:.0%} "
-                     f"({gate_text(settings)}):")
+        lines.append(
+            f"gate: FAIL: {len(regressions)} cell(s) regressed beyond {settings.threshold:.0%} "
+            f"({gate_text(settings)}):"
+        )
         lines.extend(f"  REGRESSION {regression_line(cell, settings)}" for cell in regressions)
     else:
         unstable = sum(cell.verdict == "unstable: rerun" for cell in comparison.cells)
         extra = f"; {unstable} unstable cell(s) not judged" if unstable else ""
-        lines.append(f"gate: pass: no cell regressed beyond {settings.threshold:.0%} and the session noise "
-                     f"floor ({gate_text(settings)}){extra}")
+        lines.append(
+            f"gate: pass: no cell regressed beyond {settings.threshold:.0%} and the session noise "
+            f"floor ({gate_text(settings)}){extra}"
+        )
     if comparison.unconfirmed:
         lines.append(f"  not confirmed by the second run (ignored): {', '.join(comparison.unconfirmed)}")
     return lines
@@ -100,24 +119,128 @@ def gate_lines(comparison: Comparison) -> list[str]:
 
 def method_text(comparison: Comparison) -> str:
     settings = comparison.settings
-    return (f"Ratios are NEW/BASE of the per-run medians with a bootstrap 95% interval. A change is "
-            f"significant when a one-sided Mann-Whitney U test over the runs gives p <= {settings.alpha:g} "
-            f"and it exceeds {settings.threshold:.0%}; the gate ({gate_text(settings)}) also "
-            f"needs it beyond the session noise floor.")
+    return (
+        f"Ratios are NEW/BASE of the per-run medians with a bootstrap 95% interval. A change is "
+        f"significant when a one-sided Mann-Whitney U test over the runs gives p <= {settings.alpha:g} "
+        f"and it exceeds {settings.threshold:.0%}; the gate ({gate_text(settings)}) also "
+        f"needs it beyond the session noise floor."
+    )
 
 
 def _side(comparison: Comparison, which: str) -> str:
-    path, document = ((comparison.base_path, comparison.base) if which == "BASE"
-                      else (comparison.new_path, comparison.new))
-    return (f"{path} ({document['machine']['name']}, profile {document['config'].get('profile')}, "
-            f"{document['created']})")
+    path, document = (
+        (comparison.base_path, comparison.base) if which == "BASE" else (comparison.new_path, comparison.new)
+    )
+    return (
+        f"{path} ({document['machine']['name']}, profile {document['config'].get('profile')}, "
+        f"{document['created']})"
+    )
 
 
 def _side_md(comparison: Comparison, which: str) -> str:
-    path, document = ((comparison.base_path, comparison.base) if which == "BASE"
-                      else (comparison.new_path, comparison.new))
-    return (f"`{path}` ({_md(document['machine']['name'])}, profile {document['config'].get('profile')}, "
-            f"{document['created']})")
+    path, document = (
+        (comparison.base_path, comparison.base) if which == "BASE" else (comparison.new_path, comparison.new)
+    )
+    return (
+        f"`{path}` ({_md(document['machine']['name'])}, profile {document['config'].get('profile')}, "
+        f"{document['created']})"
+    )
+
+
+# ---- notes ---------------------------------------------------------------------------------------------
+
+
+def _noise_note(floors: dict[tuple[str, str], float | None], settings: Settings) -> list[str]:
+    if settings.noise_z == 0:
+        return ["session noise floor off (--noise-z 0): verdicts rest on run-to-run noise alone"]
+    known = [f"{workload} {metric} x{floor:.3f}" for (workload, metric), floor in floors.items() if floor]
+    unknown = sorted({workload for (workload, _), floor in floors.items() if floor is None})
+    notes = []
+    if known:
+        notes.append(
+            f"session noise floor ({settings.noise_z:g} robust SDs of how all cells of a workload "
+            f"moved): {', '.join(known)}"
+        )
+    if unknown:
+        notes.append(
+            f"session noise floor unknown for {' and '.join(unknown)} (fewer than "
+            f"{MIN_SCATTER_CELLS} cells): verdicts there rest on run-to-run noise alone"
+        )
+    return notes
+
+
+def notes(comparison: Comparison) -> list[str]:
+    """What a reader must know before trusting the verdicts: said, never silently assumed."""
+    base, new, settings = comparison.base, comparison.new, comparison.settings
+    notes: list[str] = []
+    if base["machine"].get("name") != new["machine"].get("name") or _hardware(base) != _hardware(new):
+        notes.append(
+            "different machines: ratios include the hardware and system, not only the code "
+            "(fingerprints side by side below)"
+        )
+    profiles = (base["config"].get("profile"), new["config"].get("profile"))
+    if profiles[0] != profiles[1]:
+        notes.append(
+            f"different profiles ({profiles[0]} vs {profiles[1]}): run lengths and repeats differ; "
+            "like cells are still compared"
+        )
+    for side, document in (("BASE", base), ("NEW", new)):
+        if document.get("status", "complete") != "complete":
+            notes.append(f"{side} is {document.get('status')}: it may lack cells")
+    run_counts = sorted(
+        {
+            (len(c.base["runs"]), len(c.new["runs"]))
+            for c in comparison.cells
+            if c.changes and c.base and c.new
+        }
+    )
+    for n_base, n_new in run_counts:
+        lowest = smallest_p(n_base, n_new)
+        reach = "can reach" if lowest <= settings.alpha * (1 + 1e-9) else "can never reach"
+        notes.append(
+            f"{n_base} vs {n_new} runs per cell: the smallest possible one-sided p-value is "
+            f"{lowest:.3g}, which {reach} alpha {settings.alpha:g}"
+        )
+    for kind in ("only in BASE", "only in NEW"):
+        names = [c.name for c in comparison.cells if c.verdict == kind]
+        if names:
+            more = " ..." if len(names) > 8 else ""
+            notes.append(f"{len(names)} cell(s) {kind}: {', '.join(names[:8])}{more}")
+    unstable = [c.name for c in comparison.cells if c.verdict == "unstable: rerun"]
+    if unstable:
+        notes.append(f"{len(unstable)} unstable cell(s) never fail the gate; rerun to judge them")
+    notes.extend(_noise_note(comparison.noise, settings))
+    return notes
+
+
+FINGERPRINT = (
+    "name",
+    "cpu_model",
+    "cores",
+    "smt",
+    "kernel",
+    "python",
+    "virtualization",
+    "clocksource",
+    "governor",
+)
+
+
+def _hardware(document: dict[str, Any]) -> tuple[Any, ...]:
+    machine = document["machine"]
+    return tuple(machine.get(key) for key in ("cpu_model", "cores", "kernel", "virtualization"))
+
+
+def fingerprints(comparison: Comparison) -> list[tuple[str, str, str]]:
+    """(field, BASE, NEW) for the machine and run settings, for a side-by-side table."""
+    rows = []
+    for key in FINGERPRINT:
+        rows.append((key, str(comparison.base["machine"].get(key)), str(comparison.new["machine"].get(key))))
+    for key in ("profile", "repeats", "placement"):
+        rows.append((key, str(comparison.base["config"].get(key)), str(comparison.new["config"].get(key))))
+    for key in ("created", "label", "ipcbench_version"):
+        rows.append((key, str(comparison.base.get(key)), str(comparison.new.get(key))))
+    return rows
 
 
 # ---- terminal -----------------------------------------------------------------------------------------
@@ -125,18 +248,28 @@ def _side_md(comparison: Comparison, which: str) -> str:
 
 def terminal(comparison: Comparison) -> list[Any]:
     table = Table(title=escape(f"BASE {_side(comparison, 'BASE')}\nNEW  {_side(comparison, 'NEW')}"))
-    for header, justify in (("mechanism", "left"), ("workload", "left"), ("size", "right"),
-                            *((METRICS[name].title + " NEW/BASE", "right") for name in SHOWN),
-                            ("verdict", "left")):
+    for header, justify in (
+        ("mechanism", "left"),
+        ("workload", "left"),
+        ("size", "right"),
+        *((METRICS[name].title + " NEW/BASE", "right") for name in SHOWN),
+        ("verdict", "left"),
+    ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for cell in comparison.cells:
         transport, variant, workload, size = cell.key
         ratios = [escape(ratio_text(cell.changes.get(name))) for name in SHOWN]
-        table.add_row(escape(label(transport, variant)), workload, format_size(size), *ratios,
-                      escape(verdict_text(cell)), style=STYLE.get(cell.verdict))
+        table.add_row(
+            escape(label(transport, variant)),
+            workload,
+            format_size(size),
+            *ratios,
+            escape(verdict_text(cell)),
+            style=STYLE.get(cell.verdict),
+        )
     items: list[Any] = [table, escape(method_text(comparison))]
-    items.extend(escape(f"note: {note}") for note in comparison.notes)
-    if any("different machines" in note for note in comparison.notes):
+    items.extend(escape(f"note: {note}") for note in notes(comparison))
+    if any("different machines" in note for note in notes(comparison)):
         machines = Table(title="machines")
         for header in ("", "BASE", "NEW"):
             machines.add_column(header)
@@ -157,25 +290,33 @@ def _md(text: str) -> str:
 def markdown(comparison: Comparison) -> str:
     regressions = comparison.regressions
     status = f"FAIL, {len(regressions)} regression(s)" if regressions else "pass"
-    lines = [f"## ipcbench compare: {status}", "",
-             f"**BASE** {_side_md(comparison, 'BASE')}  ", f"**NEW** {_side_md(comparison, 'NEW')}", "",
-             method_text(comparison) + " **Bold**: a significant change beyond the threshold.", "",
-             "| mechanism | workload | size | " + " | ".join(METRICS[n].title for n in SHOWN)
-             + " | verdict |",
-             "|:--|:--|--:|--:|--:|--:|:--|"]
+    lines = [
+        f"## ipcbench compare: {status}",
+        "",
+        f"**BASE** {_side_md(comparison, 'BASE')}  ",
+        f"**NEW** {_side_md(comparison, 'NEW')}",
+        "",
+        method_text(comparison) + " **Bold**: a significant change beyond the threshold.",
+        "",
+        "| mechanism | workload | size | " + " | ".join(METRICS[n].title for n in SHOWN) + " | verdict |",
+        "|:--|:--|--:|--:|--:|--:|:--|",
+    ]
     for cell in comparison.cells:
         transport, variant, workload, size = cell.key
         ratios = [_md_ratio(cell.changes.get(name)) for name in SHOWN]
         verdict = _md(verdict_text(cell))
         if cell.regressed:
             verdict = f"**{verdict}**"
-        lines.append(f"| {label(transport, variant)} | {workload} | {format_size(size)} | "
-                     + " | ".join(ratios) + f" | {verdict} |")
+        lines.append(
+            f"| {label(transport, variant)} | {workload} | {format_size(size)} | "
+            + " | ".join(ratios)
+            + f" | {verdict} |"
+        )
     gate = gate_lines(comparison)
     lines += ["", "### Gate", "", f"**{_md(gate[0])}**", ""]
     lines += [f"- {_md(line.strip())}" for line in gate[1:]]
     lines += ["", "### Notes", ""]
-    lines += [f"- {_md(note)}" for note in comparison.notes]
+    lines += [f"- {_md(note)}" for note in notes(comparison)]
     lines += ["", "<details><summary>Machines and runs</summary>", "", "| | BASE | NEW |", "|:--|:--|:--|"]
     for key, base, new in fingerprints(comparison):
         shown = f"**{_md(new)}**" if new != base else _md(new)
@@ -197,24 +338,37 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
     return {
         "base": _file_json(comparison, "BASE"),
         "new": _file_json(comparison, "NEW"),
-        "settings": {"threshold": settings.threshold, "alpha": settings.alpha,
-                     "gate_metrics": list(settings.gate_metrics), "noise_z": settings.noise_z},
+        "settings": {
+            "threshold": settings.threshold,
+            "alpha": settings.alpha,
+            "gate_metrics": list(settings.gate_metrics),
+            "noise_z": settings.noise_z,
+        },
         "gate": "fail" if comparison.regressions else "pass",
-        "regressions": [{**_key_json(cell), "detail": cell.detail, "line": regression_line(cell, settings)}
-                        for cell in comparison.regressions],
+        "regressions": [
+            {**_key_json(cell), "detail": cell.detail, "line": regression_line(cell, settings)}
+            for cell in comparison.regressions
+        ],
         "unconfirmed": comparison.unconfirmed,
         "noise_floors": {f"{w}/{m}": floor for (w, m), floor in comparison.noise.items()},
-        "notes": comparison.notes,
+        "notes": notes(comparison),
         "cells": [_cell_json(cell) for cell in comparison.cells],
     }
 
 
 def _file_json(comparison: Comparison, which: str) -> dict[str, Any]:
-    path, document = ((comparison.base_path, comparison.base) if which == "BASE"
-                      else (comparison.new_path, comparison.new))
-    return {"file": str(path), "created": document["created"], "label": document.get("label"),
-            "machine": document["machine"], "profile": document["config"].get("profile"),
-            "repeats": document["config"].get("repeats"), "placement": document["config"].get("placement")}
+    path, document = (
+        (comparison.base_path, comparison.base) if which == "BASE" else (comparison.new_path, comparison.new)
+    )
+    return {
+        "file": str(path),
+        "created": document["created"],
+        "label": document.get("label"),
+        "machine": document["machine"],
+        "profile": document["config"].get("profile"),
+        "repeats": document["config"].get("repeats"),
+        "placement": document["config"].get("placement"),
+    }
 
 
 def _key_json(cell: CellResult) -> dict[str, Any]:
@@ -225,11 +379,23 @@ def _key_json(cell: CellResult) -> dict[str, Any]:
 def _cell_json(cell: CellResult) -> dict[str, Any]:
     unstable = bool(cell.base and cell.base.get("unstable")) or bool(cell.new and cell.new.get("unstable"))
     metrics = {name: _change_json(change) for name, change in cell.changes.items()}
-    return {**_key_json(cell), "verdict": cell.verdict, "detail": cell.detail, "regressed": cell.regressed,
-            "unstable": unstable, "metrics": metrics}
+    return {
+        **_key_json(cell),
+        "verdict": cell.verdict,
+        "detail": cell.detail,
+        "regressed": cell.regressed,
+        "unstable": unstable,
+        "metrics": metrics,
+    }
 
 
 def _change_json(change: Change) -> dict[str, Any]:
-    return {"ratio": change.ratio, "ci95": change.ci, "p_slower": change.p_slower,
-            "p_faster": change.p_faster, "slowdown": change.slowdown, "noise_floor": change.noise_floor,
-            "verdict": change.verdict}
+    return {
+        "ratio": change.ratio,
+        "ci95": change.ci,
+        "p_slower": change.p_slower,
+        "p_faster": change.p_faster,
+        "slowdown": change.slowdown,
+        "noise_floor": change.noise_floor,
+        "verdict": change.verdict,
+    }

@@ -40,9 +40,11 @@ def measured(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _context(document: dict[str, Any], cell: dict[str, Any]) -> str:
     machine, config = document["machine"], document["config"]
-    lines = [f"machine {machine['name']} ({machine.get('cpu_model')}, {machine.get('cores')} cores)",
-             f"profile {config.get('profile')}, {len(cell.get('runs') or [])} runs, "
-             f"placement {config.get('placement')}"]
+    lines = [
+        f"machine {machine['name']} ({machine.get('cpu_model')}, {machine.get('cores')} cores)",
+        f"profile {config.get('profile')}, {len(cell.get('runs') or [])} runs, "
+        f"placement {config.get('placement')}",
+    ]
     if cell.get("unstable"):
         lines.append("UNSTABLE: runs disagree, rerun before trusting this value")
     return "\n".join(lines)
@@ -72,14 +74,24 @@ def github_action_benchmark(document: dict[str, Any], metric: str) -> list[dict[
             for key, shown in PERCENTILES:
                 interval = latency.get("ci95_p50") if key == "p50" else None
                 note = "round trip" + (", range: half the 95% CI of the per-run p50" if interval else "")
-                entries.append(_entry(f"{cell_name(cell)} {shown}", "ns", float(latency[key]), interval,
-                                      f"{note}\n{extra}"))
+                entries.append(
+                    _entry(
+                        f"{cell_name(cell)} {shown}", "ns", float(latency[key]), interval, f"{note}\n{extra}"
+                    )
+                )
         elif metric == "throughput" and cell["workload"] == "stream":
             throughput = cell["throughput"]
             interval = throughput.get("ci95_bytes_per_s")
             scaled = [bound / 1e6 for bound in interval] if interval else None
-            entries.append(_entry(cell_name(cell), "MB/s", throughput["bytes_per_s"] / 1e6, scaled,
-                                  f"{throughput['msgs_per_s']:.6g} messages/s\n{extra}"))
+            entries.append(
+                _entry(
+                    cell_name(cell),
+                    "MB/s",
+                    throughput["bytes_per_s"] / 1e6,
+                    scaled,
+                    f"{throughput['msgs_per_s']:.6g} messages/s\n{extra}",
+                )
+            )
     return entries
 
 
@@ -121,9 +133,13 @@ def export(document: dict[str, Any], form: str, metric: str = "latency") -> Any:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="a result file, or a folder (its newest result file)")
     parser.add_argument("--format", choices=FORMATS, required=True, dest="form")
-    parser.add_argument("--metric", choices=("latency", "throughput"), default="latency",
-                        help="github-action-benchmark only: latency (customSmallerIsBetter, default) or "
-                             "throughput (customBiggerIsBetter)")
+    parser.add_argument(
+        "--metric",
+        choices=("latency", "throughput"),
+        default="latency",
+        help="github-action-benchmark only: latency (customSmallerIsBetter, default) or "
+        "throughput (customBiggerIsBetter)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
 
 

@@ -82,12 +82,20 @@ def build(loaded: list[Loaded], settings: compare.Settings) -> list[Line]:
                     point.step = _step(files, previous[key], index, key, settings, comparisons)
                 line.points.append(point)
                 previous[key] = index
-    return sorted(lines.values(), key=lambda line: (line.machine, line.key[3], line.key[2], line.key[0],
-                                                     line.key[1] or ""))
+    return sorted(
+        lines.values(),
+        key=lambda line: (line.machine, line.key[3], line.key[2], line.key[0], line.key[1] or ""),
+    )
 
 
-def _step(files: list[Loaded], before: int, after: int, key: compare.CellKey, settings: compare.Settings,
-          cache: dict[tuple[int, int], compare.Comparison]) -> str:
+def _step(
+    files: list[Loaded],
+    before: int,
+    after: int,
+    key: compare.CellKey,
+    settings: compare.Settings,
+    cache: dict[tuple[int, int], compare.Comparison],
+) -> str:
     if (before, after) not in cache:
         cache[(before, after)] = compare.compare(files[before], files[after], settings)
     for cell in cache[(before, after)].cells:
@@ -128,19 +136,37 @@ def _values(line: Line, files: list[tuple[str, Path]]) -> list[str]:
 def table(lines: list[Line], last: int) -> Table:
     files, headers = _columns(lines, last)
     machines = sorted({line.machine for line in lines})
-    result = Table(title=escape(f"history of {', '.join(machines)} (UTC): p50 round trip (pingpong), "
-                                "throughput (stream); ! a slower step, + a faster one, ? unstable"))
-    columns = [("machine", "left"), ("mechanism", "left"), ("workload", "left"), ("size", "right"),
-               *((header, "right") for header in headers), ("trend", "left"), ("steps", "left")]
+    result = Table(
+        title=escape(
+            f"history of {', '.join(machines)} (UTC): p50 round trip (pingpong), "
+            "throughput (stream); ! a slower step, + a faster one, ? unstable"
+        )
+    )
+    columns = [
+        ("machine", "left"),
+        ("mechanism", "left"),
+        ("workload", "left"),
+        ("size", "right"),
+        *((header, "right") for header in headers),
+        ("trend", "left"),
+        ("steps", "left"),
+    ]
     for header, justify in columns:
         result.add_column(header, justify=justify)  # type: ignore[arg-type]
     for line in lines:
         transport, variant, workload, size = line.key
         values = _values(line, files)
         steps = "; ".join(f"{_stamp(p.created)} {p.step}" for p in line.steps)
-        result.add_row(escape(line.machine), escape(label(transport, variant)), workload, format_size(size),
-                       *values, sparkline([p.value for p in line.points]), escape(steps),
-                       style="red" if any("slower" in p.step for p in line.steps[-1:]) else None)
+        result.add_row(
+            escape(line.machine),
+            escape(label(transport, variant)),
+            workload,
+            format_size(size),
+            *values,
+            sparkline([p.value for p in line.points]),
+            escape(steps),
+            style="red" if any("slower" in p.step for p in line.steps[-1:]) else None,
+        )
     return result
 
 
@@ -153,33 +179,61 @@ def _value_text(workload: str, point: Point | None) -> str:
 
 def markdown(lines: list[Line], last: int) -> str:
     files, headers = _columns(lines, last)
-    out = ["| machine | mechanism | workload | size | " + " | ".join(headers) + " | trend | steps |",
-           "|:--|:--|:--|--:|" + "--:|" * len(headers) + ":--|:--|"]
+    out = [
+        "| machine | mechanism | workload | size | " + " | ".join(headers) + " | trend | steps |",
+        "|:--|:--|:--|--:|" + "--:|" * len(headers) + ":--|:--|",
+    ]
     for line in lines:
         transport, variant, workload, size = line.key
         values = " | ".join(_values(line, files))
         steps = "; ".join(f"{_stamp(p.created)} {p.step}" for p in line.steps)
-        out.append(f"| {line.machine} | {label(transport, variant)} | {workload} | {format_size(size)} | "
-                   f"{values} | {sparkline([p.value for p in line.points])} | {steps} |")
-    out += ["", "Values: p50 round trip (pingpong), throughput (stream); times UTC. `!` a slower step, "
-            "`+` a faster step, `?` unstable (runs disagree)."]
+        out.append(
+            f"| {line.machine} | {label(transport, variant)} | {workload} | {format_size(size)} | "
+            f"{values} | {sparkline([p.value for p in line.points])} | {steps} |"
+        )
+    out += [
+        "",
+        "Values: p50 round trip (pingpong), throughput (stream); times UTC. `!` a slower step, "
+        "`+` a faster step, `?` unstable (runs disagree).",
+    ]
     return "\n".join(out) + "\n"
 
 
 def as_json(lines: list[Line]) -> list[dict[str, Any]]:
-    return [{"machine": line.machine, "transport": line.key[0], "variant": line.key[1],
-             "workload": line.key[2], "size": line.key[3],
-             "metric": "p50_ns" if line.key[2] == "pingpong" else "bytes_per_s",
-             "points": [{"file": str(p.file), "created": p.created, "value": p.value, "unstable": p.unstable,
-                         "step": p.step or None} for p in line.points]} for line in lines]
+    return [
+        {
+            "machine": line.machine,
+            "transport": line.key[0],
+            "variant": line.key[1],
+            "workload": line.key[2],
+            "size": line.key[3],
+            "metric": "p50_ns" if line.key[2] == "pingpong" else "bytes_per_s",
+            "points": [
+                {
+                    "file": str(p.file),
+                    "created": p.created,
+                    "value": p.value,
+                    "unstable": p.unstable,
+                    "step": p.step or None,
+                }
+                for p in line.points
+            ],
+        }
+        for line in lines
+    ]
 
 
 # ---- command line -------------------------------------------------------------------------------------
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path, default=[Path("results")],
-                        help="result files or folders (default: results)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[Path("results")],
+        help="result files or folders (default: results)",
+    )
     parser.add_argument("--machine", help="only this machine name")
     parser.add_argument("--last", type=int, default=6, help="files shown as columns (default 6)")
     parser.add_argument("--threshold", default="5%", help="smallest change that is a step (default 5%%)")
@@ -197,8 +251,10 @@ def command(args: argparse.Namespace) -> int:
 
     if args.last < 1:
         raise InputError("--last must be at least 1")
-    settings = compare.Settings(threshold=compare.parse_fraction(args.threshold, "--threshold"),
-                                alpha=compare.parse_fraction(args.alpha, "--alpha"))
+    settings = compare.Settings(
+        threshold=compare.parse_fraction(args.threshold, "--threshold"),
+        alpha=compare.parse_fraction(args.alpha, "--alpha"),
+    )
     loaded = collect(args.paths)
     if args.machine:
         loaded = [item for item in loaded if item[1]["machine"]["name"] == args.machine]

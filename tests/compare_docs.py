@@ -16,8 +16,16 @@ import numpy as np
 
 from ipcbench import store
 
-MECHANISMS = ("pipe", "fifo", "unix", "tcp", "sysv-shm/sem", "sysv-shm/spin", "posix-shm/sem",
-              "posix-shm/spin")
+MECHANISMS = (
+    "pipe",
+    "fifo",
+    "unix",
+    "tcp",
+    "sysv-shm/sem",
+    "sysv-shm/spin",
+    "posix-shm/sem",
+    "posix-shm/spin",
+)
 # Per-run spread shared by every cell: +-1%, so 3 runs against 3 runs separate only on a real shift.
 SPREAD = (1.0, 1.01, 0.99)
 
@@ -46,9 +54,17 @@ def pingpong(mechanism: str, size: int, p50s: list[float], unstable: bool = Fals
     transport, variant = _split(mechanism)
     runs = [_run(size, p50 / 1e9, p50) for p50 in p50s]
     median = float(np.median(p50s))
-    latency = {"p50": median, "p90": median * 1.2, "p99": median * 1.5, "p999": median * 3,
-               "min": min(p50s) * 0.9, "max": median * 10, "mean": median * 1.1, "stdev": median * 0.1,
-               "ci95_p50": [min(p50s), max(p50s)]}
+    latency = {
+        "p50": median,
+        "p90": median * 1.2,
+        "p99": median * 1.5,
+        "p999": median * 3,
+        "min": min(p50s) * 0.9,
+        "max": median * 10,
+        "mean": median * 1.1,
+        "stdev": median * 0.1,
+        "ci95_p50": [min(p50s), max(p50s)],
+    }
     return _cell(transport, variant, "pingpong", size, runs, latency, unstable)
 
 
@@ -58,36 +74,84 @@ def stream(mechanism: str, size: int, rates: list[float], unstable: bool = False
     return _cell(transport, variant, "stream", size, runs, None, unstable)
 
 
-def _cell(transport: str, variant: str | None, workload: str, size: int, runs: list[dict[str, Any]],
-          latency: dict[str, Any] | None, unstable: bool) -> dict[str, Any]:
+def _cell(
+    transport: str,
+    variant: str | None,
+    workload: str,
+    size: int,
+    runs: list[dict[str, Any]],
+    latency: dict[str, Any] | None,
+    unstable: bool,
+) -> dict[str, Any]:
     rates = [run["bytes_per_s"] for run in runs]
     messages = [run["msgs_per_s"] for run in runs]
     return {
-        "transport": transport, "variant": variant, "workload": workload, "size": size, "status": "ok",
-        "reason": None, "remedy": None, "latency_ns": latency,
-        "throughput": {"bytes_per_s": float(np.mean(rates)), "msgs_per_s": float(np.mean(messages)),
-                       "ci95_bytes_per_s": [min(rates), max(rates)],
-                       "ci95_msgs_per_s": [min(messages), max(messages)]},
+        "transport": transport,
+        "variant": variant,
+        "workload": workload,
+        "size": size,
+        "status": "ok",
+        "reason": None,
+        "remedy": None,
+        "latency_ns": latency,
+        "throughput": {
+            "bytes_per_s": float(np.mean(rates)),
+            "msgs_per_s": float(np.mean(messages)),
+            "ci95_bytes_per_s": [min(rates), max(rates)],
+            "ci95_msgs_per_s": [min(messages), max(messages)],
+        },
         "cpu_ns_per_msg": {"initiator": 500.0, "peer": 500.0},
-        "messages": sum(run["messages"] for run in runs), "runs": runs, "histogram": None,
-        "params": {"wait": "block", "slots": None}, "cv": 0.01, "unstable": unstable,
+        "messages": sum(run["messages"] for run in runs),
+        "runs": runs,
+        "histogram": None,
+        "params": {"wait": "block", "slots": None},
+        "cv": 0.01,
+        "unstable": unstable,
     }
 
 
 def not_measured(mechanism: str, workload: str, size: int, status: str, reason: str) -> dict[str, Any]:
     transport, variant = _split(mechanism)
-    return {"transport": transport, "variant": variant, "workload": workload, "size": size, "status": status,
-            "reason": reason, "remedy": None}
+    return {
+        "transport": transport,
+        "variant": variant,
+        "workload": workload,
+        "size": size,
+        "status": status,
+        "reason": reason,
+        "remedy": None,
+    }
 
 
-def document(cells: list[dict[str, Any]], machine: str = "m1", created: str = "2026-11-26T14:00:00Z",
-             profile: str = "quick", cpu_model: str = "Test CPU", label: str | None = None) -> dict[str, Any]:
+def document(
+    cells: list[dict[str, Any]],
+    machine: str = "m1",
+    created: str = "2026-11-26T14:00:00Z",
+    profile: str = "quick",
+    cpu_model: str = "Test CPU",
+    label: str | None = None,
+) -> dict[str, Any]:
     doc = {
-        "schema_version": store.SCHEMA_VERSION, "ipcbench_version": "0.1.0", "created": created,
-        "finished": created, "label": label, "status": "complete", "run_id": "0123456789ab",
-        "machine": {"name": machine, "cpu_model": cpu_model, "cores": 2, "smt": False, "kernel": "6.1.0",
-                    "python": "3.11.7", "virtualization": "none", "clocksource": "tsc", "governor": None,
-                    "limits": {}, "packages": {}},
+        "schema_version": store.SCHEMA_VERSION,
+        "ipcbench_version": "0.1.0",
+        "created": created,
+        "finished": created,
+        "label": label,
+        "status": "complete",
+        "run_id": "0123456789ab",
+        "machine": {
+            "name": machine,
+            "cpu_model": cpu_model,
+            "cores": 2,
+            "smt": False,
+            "kernel": "6.1.0",
+            "python": "3.11.7",
+            "virtualization": "none",
+            "clocksource": "tsc",
+            "governor": None,
+            "limits": {},
+            "packages": {},
+        },
         "config": {"profile": profile, "repeats": 3, "placement": "cross-core", "transports": []},
         "cells": cells,
     }
@@ -95,8 +159,12 @@ def document(cells: list[dict[str, Any]], machine: str = "m1", created: str = "2
     return doc
 
 
-def grid(factor: dict[tuple[str, str, int], float] | None = None, sizes: tuple[int, ...] = (64, 4096),
-         base_ns: float = 10_000.0, base_rate: float = 1e9) -> list[dict[str, Any]]:
+def grid(
+    factor: dict[tuple[str, str, int], float] | None = None,
+    sizes: tuple[int, ...] = (64, 4096),
+    base_ns: float = 10_000.0,
+    base_rate: float = 1e9,
+) -> list[dict[str, Any]]:
     """Every mechanism, pingpong and stream, at each size, runs spread by SPREAD. ``factor`` slows named
     cells: (mechanism, workload, size) -> factor (latency times it, throughput divided by it)."""
     factor = factor or {}

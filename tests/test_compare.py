@@ -138,8 +138,11 @@ def test_a_cell_that_failed_in_new_fails_the_gate(tmp_path, capsys) -> None:
 
 def test_cells_on_one_side_skipped_cells_and_different_machines_are_said(tmp_path, capsys) -> None:
     base_cells = [*grid(), not_measured("sysv-mq", "pingpong", 1 << 20, "skipped", "above msgmax")]
-    new_cells = [*grid()[1:], pingpong("sysv-mq", 64, [9000, 9100, 8900]),
-                 not_measured("sysv-mq", "pingpong", 1 << 20, "skipped", "above msgmax")]
+    new_cells = [
+        *grid()[1:],
+        pingpong("sysv-mq", 64, [9000, 9100, 8900]),
+        not_measured("sysv-mq", "pingpong", 1 << 20, "skipped", "above msgmax"),
+    ]
     base = document(base_cells, machine="laptop", cpu_model="CPU A", profile="quick")
     new = document(new_cells, machine="server", cpu_model="CPU B", profile="default")
     status, out, _ = run(capsys, *files(tmp_path, base, new), "--fail", "--format", "markdown")
@@ -192,8 +195,10 @@ def test_threshold_accepts_percent_or_fraction(text: str, value: float) -> None:
     assert math.isclose(compare.parse_fraction(text, "--threshold"), value)
 
 
-@pytest.mark.parametrize(("text", "message"), [("5", "ambiguous: write 5% or 0.05"), ("five", "not a number"),
-                                               ("150%", "between 0% and 100%")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("5", "ambiguous: write 5% or 0.05"), ("five", "not a number"), ("150%", "between 0% and 100%")],
+)
 def test_threshold_refuses_what_it_cannot_read(text: str, message: str, tmp_path, capsys) -> None:
     doc = document(grid())
     status, _, err = run(capsys, *files(tmp_path, doc, doc), "--threshold", text)
@@ -207,12 +212,18 @@ def test_threshold_refuses_what_it_cannot_read(text: str, message: str, tmp_path
 
 def golden_comparison() -> compare.Comparison:
     skipped = not_measured("sysv-mq", "stream", 1 << 20, "skipped", "SysV queues carry at most 8192 bytes")
-    cells = [pingpong("pipe", 64, [10_000, 10_100, 9_900]),
-             pingpong("posix-shm/spin", 64, [1_000, 1_010, 990]),
-             stream("pipe", 4096, [1.0e9, 1.01e9, 0.99e9]), skipped]
-    new_cells = [pingpong("pipe", 64, [12_000, 12_120, 11_880]),
-                 pingpong("posix-shm/spin", 64, [1_000, 990, 1_020]),
-                 stream("pipe", 4096, [1.3e9, 1.31e9, 1.29e9]), skipped]
+    cells = [
+        pingpong("pipe", 64, [10_000, 10_100, 9_900]),
+        pingpong("posix-shm/spin", 64, [1_000, 1_010, 990]),
+        stream("pipe", 4096, [1.0e9, 1.01e9, 0.99e9]),
+        skipped,
+    ]
+    new_cells = [
+        pingpong("pipe", 64, [12_000, 12_120, 11_880]),
+        pingpong("posix-shm/spin", 64, [1_000, 990, 1_020]),
+        stream("pipe", 4096, [1.3e9, 1.31e9, 1.29e9]),
+        skipped,
+    ]
     base = document(cells, created="2026-11-26T14:00:00Z")
     new = document(new_cells, created="2026-11-26T15:00:00Z", label="abc123")
     return compare.compare((Path("base.json"), base), (Path("new.json"), new))
@@ -239,14 +250,23 @@ def test_json_carries_the_verdicts_and_the_gate() -> None:
 def test_table_and_output_file(tmp_path, capsys) -> None:
     base, new = document(grid()), document(grid({("pipe", "pingpong", 64): 1.2}))
     base_file, new_file = files(tmp_path, base, new)
-    status, out, _ = run(capsys, base_file, new_file, "--fail", "--format", "markdown", "-o",
-                         str(tmp_path / "out" / "summary.md"))
+    status, out, _ = run(
+        capsys,
+        base_file,
+        new_file,
+        "--fail",
+        "--format",
+        "markdown",
+        "-o",
+        str(tmp_path / "out" / "summary.md"),
+    )
     assert status == 1
     assert out.startswith("gate: FAIL")  # the gate lines still reach the log
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert summary.startswith("## ipcbench compare: FAIL, 1 regression(s)")
-    assert "pipe pingpong 64" in compare_output.render(compare.run(Path(base_file), Path(new_file),
-                                                                   compare.Settings()), "table")
+    assert "pipe pingpong 64" in compare_output.render(
+        compare.run(Path(base_file), Path(new_file), compare.Settings()), "table"
+    )
 
 
 # ---- bad input ----------------------------------------------------------------------------------------

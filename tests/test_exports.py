@@ -42,14 +42,20 @@ def check_bencher(data: Any) -> None:
             assert isinstance(measure, str) and 0 < len(measure) <= 64
             assert "value" in metric and set(metric) <= {"value", "lower_value", "upper_value"}
             assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in metric.values())
-            assert metric.get("lower_value", metric["value"]) <= metric["value"] <= metric.get("upper_value",
-                                                                                                  metric["value"])
+            assert (
+                metric.get("lower_value", metric["value"])
+                <= metric["value"]
+                <= metric.get("upper_value", metric["value"])
+            )
 
 
 @pytest.fixture
 def result_file(tmp_path: Path) -> Path:
-    cells = [*grid(sizes=(64,)), not_measured("sysv-mq", "pingpong", 1 << 20, "skipped", "above msgmax"),
-             pingpong("posix-mq", 64, [20_000, 21_000, 19_000], unstable=True)]
+    cells = [
+        *grid(sizes=(64,)),
+        not_measured("sysv-mq", "pingpong", 1 << 20, "skipped", "above msgmax"),
+        pingpong("posix-mq", 64, [20_000, 21_000, 19_000], unstable=True),
+    ]
     return write(document(cells), tmp_path / "run.json")
 
 
@@ -60,8 +66,9 @@ def export(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
 
 
 def test_latency_is_smaller_is_better_per_pingpong_cell_and_percentile(result_file, capsys) -> None:
-    status, entries = export(capsys, str(result_file), "--format", "github-action-benchmark",
-                             "--metric", "latency")
+    status, entries = export(
+        capsys, str(result_file), "--format", "github-action-benchmark", "--metric", "latency"
+    )
     assert status == 0
     check_github_action_benchmark(entries)
     assert len(entries) == 9 * 3  # 8 mechanisms + posix-mq, each p50, p99, p99.9
@@ -78,8 +85,9 @@ def test_latency_is_smaller_is_better_per_pingpong_cell_and_percentile(result_fi
 
 
 def test_throughput_is_bigger_is_better_per_stream_cell(result_file, capsys) -> None:
-    status, entries = export(capsys, str(result_file), "--format", "github-action-benchmark",
-                             "--metric", "throughput")
+    status, entries = export(
+        capsys, str(result_file), "--format", "github-action-benchmark", "--metric", "throughput"
+    )
     assert status == 0
     check_github_action_benchmark(entries)
     assert [e["name"] for e in entries][:2] == ["pipe stream 64", "fifo stream 64"]

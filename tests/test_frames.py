@@ -15,8 +15,11 @@ from tests.compare_docs import document, not_measured, pingpong, stream, write
 
 
 def sample(folder: Path) -> Path:
-    cells = [pingpong("posix-shm/spin", 64, [1_000, 1_010, 990]), stream("pipe", 4096, [1e9, 1.1e9, 0.9e9]),
-             not_measured("sysv-mq", "pingpong", 1 << 20, "skipped", "above msgmax")]
+    cells = [
+        pingpong("posix-shm/spin", 64, [1_000, 1_010, 990]),
+        stream("pipe", 4096, [1e9, 1.1e9, 0.9e9]),
+        not_measured("sysv-mq", "pingpong", 1 << 20, "skipped", "above msgmax"),
+    ]
     return write(document(cells, label="nightly"), folder / "m1" / "run.json")
 
 
@@ -28,7 +31,12 @@ def test_one_row_per_cell_with_documented_columns(tmp_path: Path) -> None:
         assert f"``{column}``" in (frames.load.__doc__ or ""), column
     spin = frame.iloc[0]
     assert (spin.mechanism, spin.transport, spin.variant, spin.workload, spin["size"]) == (
-        "posix-shm/spin", "posix-shm", "spin", "pingpong", 64)
+        "posix-shm/spin",
+        "posix-shm",
+        "spin",
+        "pingpong",
+        64,
+    )
     assert spin.p50_ns == 1_000 and spin.p99_ns == 1_500
     assert spin.run_p50_ns == [1_000, 1_010, 990]
     assert (spin.machine, spin.cpu_model, spin.profile, spin.label) == ("m1", "Test CPU", "quick", "nightly")
@@ -43,8 +51,10 @@ def test_one_row_per_cell_with_documented_columns(tmp_path: Path) -> None:
 
 def test_a_folder_loads_every_result_below_it_and_passes_over_foreign_json(tmp_path: Path) -> None:
     sample(tmp_path)
-    write(document([stream("unix", 64, [5e8, 5e8, 5e8])], machine="m2", created="2026-11-25T09:00:00Z"),
-          tmp_path / "m2" / "old.json")
+    write(
+        document([stream("unix", 64, [5e8, 5e8, 5e8])], machine="m2", created="2026-11-25T09:00:00Z"),
+        tmp_path / "m2" / "old.json",
+    )
     (tmp_path / "pytest-benchmark.json").write_text('{"benchmarks": []}')
     frame = ipcbench.load(tmp_path)
     assert list(frame.machine) == ["m2", "m1", "m1", "m1"]  # oldest file first
