@@ -23,11 +23,11 @@ HDR_LOWEST, HDR_HIGHEST, HDR_DIGITS = 1, 10**12, 3
 # 1. Its runs disagree: the coefficient of variation of the per-run figure (p50 round trip for pingpong,
 #    bytes/s for stream) exceeds UNSTABLE_CV for its workload. The cell's figures pool or average the runs,
 #    so one run far off moves them, and a compare that sees such a cell would judge noise.
-#    Calibration (2-core VM shared with other busy jobs, quick profile, 3 runs per cell, ~700 cells): the cv
-#    of pingpong p50s had median 0.06, p75 0.13, p90 0.6 (bimodal: tight, or blown by a preemption); of
-#    stream throughput median 0.31, p75 0.57: a 20 ms burst of messages is at the mercy of one descheduling
-#    of either side. The former single bound of 0.15 flagged 23% of pingpong and 79% of stream cells; these
-#    bounds flag the tail (about 20% and 32% on that busy machine, far fewer on a quiet one).
+#    Calibration (2-core VM shared with other busy jobs, 13 quick runs of every mechanism, 3 runs per cell,
+#    784 cells): the cv of pingpong p50s had median 0.07, p75 0.18, p90 0.60 (bimodal: tight, or blown by
+#    a preemption); of stream throughput median 0.29, p75 0.52, p90 0.95: a 20 ms burst of messages is at
+#    the mercy of one descheduling of either side. The former single bound of 0.15 flagged 27% of pingpong
+#    and 75% of stream cells; these bounds flag the tail (22% and 27% on that busy machine).
 # 2. The load changed between its runs: the share of time in which some task waited for a CPU (PSI, see
 #    ``machine.LoadMeter``) differs by more than LOAD_CHANGE_PRESSURE between two runs (on the busy VM the
 #    difference had p95 0.22): some runs competed for the CPUs and others did not.
