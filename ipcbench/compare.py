@@ -298,7 +298,10 @@ def _judge(cell: CellResult, settings: Settings) -> CellResult:
     unstable = bool(cell.base and cell.base.get("unstable")) or bool(cell.new and cell.new.get("unstable"))
     if unstable:
         moved = slower or faster or [c for c in gated if c.verdict == "within noise"]
-        return replace(cell, verdict="unstable: rerun", detail=describe(moved[0]) if moved else "")
+        why = [side.get("unstable_reason") for side in (cell.base, cell.new) if side and side.get("unstable")]
+        parts = [describe(moved[0])] if moved else []
+        parts += [f"({reason})" for reason in dict.fromkeys(why) if reason]
+        return replace(cell, verdict="unstable: rerun", detail=" ".join(parts))
     if slower:
         return replace(cell, verdict="slower", regressed=True, detail=describe(max(slower, key=_size)))
     if faster:

@@ -86,9 +86,10 @@ def test_a_faster_cell_is_said_and_passes(tmp_path, capsys) -> None:
 def test_an_unstable_cell_never_fails_the_gate(tmp_path, capsys) -> None:
     cells = grid({("pipe", "pingpong", 64): 1.5})
     cells[0] = pingpong("pipe", 64, [r["p50_ns"] for r in cells[0]["runs"]], unstable=True)
+    cells[0]["unstable_reason"] = "machine busy"
     status, out, _ = run(capsys, *files(tmp_path, document(grid()), document(cells)), "--fail")
     assert status == 0
-    assert "unstable: rerun: p50 +50.0%" in out
+    assert "unstable: rerun: p50 +50.0% (machine busy)" in out
     assert "1 unstable cell(s) never fail the gate" in out
 
 
