@@ -173,10 +173,16 @@ def notes(comparison: Comparison) -> list[str]:
     """What a reader must know before trusting the verdicts: said, never silently assumed."""
     base, new, settings = comparison.base, comparison.new, comparison.settings
     notes: list[str] = []
-    if base["machine"].get("name") != new["machine"].get("name") or _hardware(base) != _hardware(new):
+    names = (base["machine"].get("name"), new["machine"].get("name"))
+    if _hardware(base) != _hardware(new):
         notes.append(
             "different machines: ratios include the hardware and system, not only the code "
             "(fingerprints side by side below)"
+        )
+    elif names[0] != names[1]:
+        notes.append(
+            f"different machine names ({names[0]} vs {names[1]}) with the same CPU model, cores, kernel "
+            "and virtualisation (fingerprints side by side below)"
         )
     profiles = (base["config"].get("profile"), new["config"].get("profile"))
     if profiles[0] != profiles[1]:
@@ -269,7 +275,7 @@ def terminal(comparison: Comparison) -> list[Any]:
         )
     items: list[Any] = [table, escape(method_text(comparison))]
     items.extend(escape(f"note: {note}") for note in notes(comparison))
-    if any("different machines" in note for note in notes(comparison)):
+    if any(note.startswith("different machine") for note in notes(comparison)):
         machines = Table(title="machines")
         for header in ("", "BASE", "NEW"):
             machines.add_column(header)
