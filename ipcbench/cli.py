@@ -98,7 +98,7 @@ def run_command(args: argparse.Namespace) -> int:
         console.print(result_table(document))
         for line in header_lines(document):
             console.print(line, markup=False)
-    console.print(f"results: {path}", markup=False)
+    print(f"results: {path}", flush=True)  # plain print: scripts read this line, never wrapped
     return 0
 
 

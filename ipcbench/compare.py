@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from ipcbench import stats
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION, InputError
@@ -118,6 +117,8 @@ def mwu_greater(x: list[float], y: list[float]) -> float:
     Few runs: the exact permutation distribution of the rank sum (midranks for ties), so 3 against 3 runs
     can never go below 1/20 = 0.05, and identical values give 1.0. More runs: scipy's normal approximation.
     """
+    from scipy import stats as scipy_stats  # imported here: every command would pay its ~0.6 s start-up
+
     if len(x) == 0 or len(y) == 0:
         return 1.0
     if math.comb(len(x) + len(y), len(x)) > EXACT_LIMIT:

@@ -208,10 +208,10 @@ def notes(comparison: Comparison) -> list[str]:
             f"{lowest:.3g}, which {reach} alpha {settings.alpha:g}"
         )
     for kind in ("only in BASE", "only in NEW"):
-        names = [c.name for c in comparison.cells if c.verdict == kind]
-        if names:
-            more = " ..." if len(names) > 8 else ""
-            notes.append(f"{len(names)} cell(s) {kind}: {', '.join(names[:8])}{more}")
+        one_sided = [c.name for c in comparison.cells if c.verdict == kind]
+        if one_sided:
+            more = " ..." if len(one_sided) > 8 else ""
+            notes.append(f"{len(one_sided)} cell(s) {kind}: {', '.join(one_sided[:8])}{more}")
     unstable = [c.name for c in comparison.cells if c.verdict == "unstable: rerun"]
     if unstable:
         notes.append(f"{len(unstable)} unstable cell(s) never fail the gate; rerun to judge them")

@@ -18,7 +18,8 @@ from ipcbench.plan import Cell
 from ipcbench.transports import label
 from ipcbench.units import format_ns, format_rate, format_size
 
-console = Console(highlight=False)
+# Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs are read wide.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 errors = Console(stderr=True, highlight=False)
 
 

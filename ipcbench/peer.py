@@ -62,8 +62,9 @@ def current_cpu() -> int | None:
         return None
 
 
-def _child_main(role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None,
-                fault: Fault | None) -> dict[str, Any]:
+def _child_main(
+    role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None, fault: Fault | None
+) -> dict[str, Any]:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.disable()
@@ -87,8 +88,9 @@ def _child_main(role: str, transport: Transport, job: Job, sync: tuple[int, int]
     return {**report, "cpu": current_cpu()}
 
 
-def spawn(role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None,
-          fault: Fault | None) -> Child:
+def spawn(
+    role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None, fault: Fault | None
+) -> Child:
     """Fork one measuring process; the runner keeps the read end of its result pipe."""
     result_r, result_w = os.pipe()
     parent = os.getpid()
@@ -140,10 +142,12 @@ def _collect(children: list[Child], deadline: float, timeout_s: float) -> None:
             if remaining <= 0:
                 if failures:
                     break
-                raise PeerError(f"timed out after {timeout_s:g} s: {_waiting_for(children)} did not finish "
-                                "(hung, or far slower than calibrated)")
+                raise PeerError(
+                    f"timed out after {timeout_s:g} s: {_waiting_for(children)} did not finish "
+                    "(hung, or far slower than calibrated)"
+                )
             for key, _ in selector.select(remaining):
-                child: Child = key.data
+                child = key.data
                 chunk = os.read(child.result_fd, 1 << 20)
                 if chunk:
                     child.data += chunk

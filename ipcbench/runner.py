@@ -54,6 +54,10 @@ class Runner:
         self.fault = Fault.parse(options.fault)
         self.initiator_cpu, self.peer_cpu, self.placement = placement(options.pin)
         self.limits: dict[str, Any] = machine.read_limits()
+        if options.repeats is None or options.budget_s is None:
+            raise ValueError("RunOptions must be finalised (plan.finalise) before running")
+        self.repeats: int = options.repeats
+        self.budget_s: float = options.budget_s
         self.cleaned: list[str] = []
 
     # ---- the run ------------------------------------------------------------------------------------
@@ -92,7 +96,9 @@ class Runner:
         if self.options.machine_name:
             fingerprint["name"] = self.options.machine_name
         self.limits = fingerprint["limits"]
-        config = {k: v for k, v in asdict(self.options).items() if k not in ("output", "fault", "machine_name")}
+        config = {
+            k: v for k, v in asdict(self.options).items() if k not in ("output", "fault", "machine_name")
+        }
         config.update(
             transports=[f"{n}/{v}" if v else n for n, v in self.options.transports],
             placement=self.placement,
@@ -120,8 +126,15 @@ class Runner:
     # ---- one cell -----------------------------------------------------------------------------------
 
     def measure_cell(self, cell: Cell) -> dict[str, Any]:
-        base: dict[str, Any] = {"transport": cell.transport, "variant": cell.variant, "workload": cell.workload,
-                                "size": cell.size, "status": "ok", "reason": None, "remedy": None}
+        base: dict[str, Any] = {
+            "transport": cell.transport,
+            "variant": cell.variant,
+            "workload": cell.workload,
+            "size": cell.size,
+            "status": "ok",
+            "reason": None,
+            "remedy": None,
+        }
         transport = REGISTRY[cell.transport]
         blocked = transport.unavailable()
         skip = transport.skip_reason(cell.size, self.limits)
@@ -134,14 +147,24 @@ class Runner:
         try:
             count = self.calibrate(cell)
             meter = machine.LoadMeter()
-            runs = [self.measure_run_with_load(cell, count) for _ in range(self.options.repeats)]
+            runs = [self.measure_run_with_load(cell, count) for _ in range(self.repeats)]
             during = meter.stop()
             summary = summarise(cell, runs, during)
         except Exception as exc:  # whatever went wrong fails this cell only: the next cell goes on
-            return {**base, "status": "failed", "reason": failure_reason(cell, exc), "started": started,
-                    "load": {"before": load_before, "after": machine.load_snapshot()}}
-        return {**base, **summary, "started": started, "finished": store.now_utc(),
-                "load": {"before": load_before, "after": machine.load_snapshot(), "during": during}}
+            return {
+                **base,
+                "status": "failed",
+                "reason": failure_reason(cell, exc),
+                "started": started,
+                "load": {"before": load_before, "after": machine.load_snapshot()},
+            }
+        return {
+            **base,
+            **summary,
+            "started": started,
+            "finished": store.now_utc(),
+            "load": {"before": load_before, "after": machine.load_snapshot(), "during": during},
+        }
 
     def measure_run_with_load(self, cell: Cell, count: int) -> dict[str, Any]:
         """A measured run, with what other programs did to the CPUs meanwhile (``run["load"]``): a load
@@ -152,17 +175,24 @@ class Runner:
         return run
 
     def calibrate(self, cell: Cell) -> int:
-        """Messages per run so that one run measures for about ``budget_s`` (clamped to the bounds)."""
+        """Messages per run so that one run measures for about ``budget_s`` (clamped to the bounds).
+
+        The count grows until a calibration run lasts ``CALIBRATION_TARGET_S``; then one more run of that
+        count is made and the faster of the two sets the rate, so one run slowed by a neighbour does not
+        shrink every run of the cell."""
         low, high = self.options.min_messages, self.options.max_messages
         count = min(high, max(low, 16))
         while True:
-            run = self.measure_run(cell, count, warmup=2)
-            elapsed_s = max(run["elapsed_ns"], 1) / 1e9
+            elapsed_s = self._calibration_run(cell, count)
             if elapsed_s >= CALIBRATION_TARGET_S or count >= high:
                 break
             count = min(high, int(count * max(2.0, 1.2 * CALIBRATION_TARGET_S / elapsed_s)))
+        elapsed_s = min(elapsed_s, self._calibration_run(cell, count))
         per_message_s = elapsed_s / count
-        return int(min(high, max(low, self.options.budget_s / per_message_s)))
+        return int(min(high, max(low, self.budget_s / per_message_s)))
+
+    def _calibration_run(self, cell: Cell, count: int) -> float:
+        return max(int(self.measure_run(cell, count, warmup=2)["elapsed_ns"]), 1) / 1e9
 
     def measure_run(self, cell: Cell, count: int, warmup: int) -> dict[str, Any]:
         """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
@@ -174,19 +204,19 @@ class Runner:
         job = Job(cell.workload, cell.size, warmup, count, secrets.randbits(32), self.options.verify_every)
         children: list[Child] = []
         sync = os.pipe()
+        held = list(sync)  # the runner's copies of the sync pipe, closed once the children hold theirs
         try:
             transport.create(self.ledger)
             params = transport.params()
             children.append(spawn("peer", transport, job, sync, self.peer_cpu, self.fault))
             children.append(spawn("initiator", transport, job, sync, self.initiator_cpu, self.fault))
             transport.release_parent()
-            for fd in sync:
-                os.close(fd)
-            sync = ()
+            while held:
+                os.close(held.pop())
             wait_all(children, self.options.timeout_s)
         finally:
             kill_all(children)
-            for fd in sync:
+            for fd in held:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             transport.destroy()
@@ -223,8 +253,9 @@ def warmup_for(count: int) -> int:
     return max(2, min(1000, count // 10))
 
 
-def run_record(cell: Cell, count: int, initiator: dict[str, Any], peer: dict[str, Any],
-               params: dict[str, Any]) -> dict[str, Any]:
+def run_record(
+    cell: Cell, count: int, initiator: dict[str, Any], peer: dict[str, Any], params: dict[str, Any]
+) -> dict[str, Any]:
     """The per-run summary stored in the file (raw samples travel separately, under ``_samples``)."""
     elapsed = max(int(initiator["elapsed_ns"]), 1)
     record: dict[str, Any] = {
@@ -261,7 +292,9 @@ def summarise(cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | N
     summary: dict[str, Any] = {
         "latency_ns": None,
         "throughput": throughput,
-        "cpu_ns_per_msg": {key: float(np.mean([run["cpu_ns_per_msg"][key] for run in runs])) for key in cpu_keys},
+        "cpu_ns_per_msg": {
+            key: float(np.mean([run["cpu_ns_per_msg"][key] for run in runs])) for key in cpu_keys
+        },
         "messages": int(sum(run["messages"] for run in runs)),
         "histogram": None,
         "params": runs[0]["params"],
@@ -277,7 +310,7 @@ def summarise(cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | N
         run.pop("params", None)
     cv = stats.coefficient_of_variation(stability_basis)
     loads = [run.get("load") for run in runs]
-    if cell.transport == "mock":  # fake clocks: the machine's load cannot touch the mock's figures
+    if REGISTRY[cell.transport].fake_clocks:  # the machine's load cannot touch the figures
         during, loads = None, []
     reason = stats.instability(stability_basis, cell.workload, during, loads, len(os.sched_getaffinity(0)))
     summary.update(runs=runs, cv=cv, unstable=reason is not None, unstable_reason=reason)

@@ -134,6 +134,8 @@ class Transport(ABC):
     summary: ClassVar[str]
     # How a waiting side waits, per variant: "block" (sleeps in the kernel) or "spin" (polls memory).
     waits: ClassVar[dict[str | None, str]] = {None: "block"}
+    # True only for the test mock, whose clocks are fake: the machine's load cannot touch its figures.
+    fake_clocks: ClassVar[bool] = False
 
     def __init__(self, spec: ChannelSpec) -> None:
         self.spec = spec

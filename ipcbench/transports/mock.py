@@ -47,6 +47,7 @@ class MockTransport(PipeTransport):
     variants = ("fast", "slow")
     summary = "deterministic mock (pipe with fake clocks), for tests only"
     waits: ClassVar[dict[str | None, str]] = {"fast": "block", "slow": "block"}
+    fake_clocks = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

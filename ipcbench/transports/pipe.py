@@ -51,6 +51,9 @@ class PipeTransport(Transport):
             for fd in pair:
                 if fd not in (read_fd, write_fd):
                     os.close(fd)
+        # From here the endpoint owns its two fds and the rest are closed: destroy() must not close
+        # those numbers again (they may already name other files in this process).
+        self._fds = []
         return fd_endpoint(read_fd, write_fd, {"read_fd": read_fd, "write_fd": write_fd})
 
     def params(self) -> dict[str, Any]:
