@@ -181,7 +181,8 @@ class Runner:
         count is made and the faster of the two sets the rate, so one run slowed by a neighbour does not
         shrink every run of the cell."""
         low, high = self.options.min_messages, self.options.max_messages
-        count = min(high, max(low, 16))
+        # Start small for huge messages: one 16 MiB round trip already lasts longer than the target.
+        count = min(high, max(1, min(16, (4 << 20) // cell.size)))
         while True:
             elapsed_s = self._calibration_run(cell, count)
             if elapsed_s >= CALIBRATION_TARGET_S or count >= high:

@@ -44,10 +44,24 @@ def test_each_fault_is_named(mutate: object, expected: str) -> None:
 def test_a_stale_slot_body_is_caught_even_with_the_right_sequence_numbers() -> None:
     """A mechanism that copied only the sequence numbers would leave the previous body in place."""
     sender, receiver = Payload(64, seed=9), Payload(64, seed=9)
+    for seq in range(4):
+        receiver.verify(seq, bytearray(sender.message(seq)))
     stale = bytearray(sender.message(4))
-    stale[:8], stale[-8:] = sender.message(5)[:8], sender.message(5)[-8:]
+    receiver.verify(4, stale)
+    fresh = sender.message(5)
+    stale[:8], stale[-8:] = fresh[:8], fresh[-8:]
     with pytest.raises(PayloadError, match="content differs"):
         receiver.verify(5, stale)
+
+
+def test_a_receiver_that_checks_only_sequence_numbers_stays_in_step() -> None:
+    sender, receiver = Payload(64, seed=2), Payload(64, seed=2)
+    for seq in range(30):
+        message = bytearray(sender.message(seq))
+        if seq % 4:
+            receiver.verify_seq(seq, message)
+        else:
+            receiver.verify(seq, message)
 
 
 def measure(fault: str, transport: str, variant: str | None, workload: str) -> None:
