@@ -13,7 +13,8 @@ shared 2-core VM: median change 12% in p50, 50% in stream throughput). So a cell
 its change is also beyond the **session noise floor**: ``noise_z`` robust standard deviations of how all
 cells of the same workload moved in this comparison (measured: with z = 3 no A/A pair of quick runs fails
 the gate; a per-cell floor from several BASE sessions fired more often, its spread estimated from too few
-sessions). Unstable cells never fail the gate; ``--confirm`` demands the same regression in a second NEW run.
+sessions). The bar is cleared by the whole 95% interval of the change, not by its point estimate. Unstable
+cells never fail the gate; ``--confirm`` demands the same regression in a second NEW run.
 """
 
 from __future__ import annotations
@@ -145,6 +146,16 @@ def _log_slowdown(values: list[float], metric: Metric) -> float:
     return -value if metric.bigger_is_better else value
 
 
+def _slowdown_interval(ci: list[float] | None, metric: Metric, slowdown: float) -> tuple[float, float]:
+    """The ratio's interval turned into a slowdown interval (larger = slower)."""
+    if ci is None:
+        return slowdown, slowdown
+    low, high = ci
+    if metric.bigger_is_better:
+        return 1 / max(high, 1e-300), 1 / max(low, 1e-300)
+    return low, high
+
+
 def measure_change(
     base: list[float], new: list[float], metric: Metric, settings: Settings, noise_floor: float | None
 ) -> Change:
@@ -153,12 +164,16 @@ def measure_change(
     high, low = (base, new) if metric.bigger_is_better else (new, base)
     p_slower, p_faster = mwu_greater(high, low), mwu_greater(low, high)
     tolerance = settings.alpha * 1e-9  # p == alpha is significant; float rounding must not decide it
+    # The whole 95% interval must clear the bar, not only the point: with 3 runs a side a single odd run
+    # moves the point far, and the interval is what says how far the runs allow the change to be.
+    slow_low, slow_high = _slowdown_interval(ci, metric, slowdown)
+    bar = max(1 + settings.threshold, noise_floor or 0.0)
     if smallest_p(len(base), len(new)) > settings.alpha + tolerance:
         verdict = "too few runs"
     elif p_slower <= settings.alpha + tolerance and slowdown > 1 + settings.threshold:
-        verdict = "slower" if noise_floor is None or slowdown > noise_floor else "within noise"
+        verdict = "slower" if slow_low > bar else "within noise"
     elif p_faster <= settings.alpha + tolerance and slowdown < 1 / (1 + settings.threshold):
-        verdict = "faster" if noise_floor is None or 1 / slowdown > noise_floor else "within noise"
+        verdict = "faster" if 1 / slow_high > bar else "within noise"
     else:
         verdict = "same"
     return Change(metric.name, ratio, ci, p_slower, p_faster, slowdown, noise_floor, verdict)
