@@ -122,29 +122,18 @@ def method_text(comparison: Comparison) -> str:
     return (
         f"Ratios are NEW/BASE of the per-run medians with a bootstrap 95% interval. A change is "
         f"significant when a one-sided Mann-Whitney U test over the runs gives p <= {settings.alpha:g} "
-        f"and it exceeds {settings.threshold:.0%}; the gate ({gate_text(settings)}) also "
-        f"needs it beyond the session noise floor."
+        f"and its whole interval lies beyond {settings.threshold:.0%}; the gate ({gate_text(settings)}) "
+        f"also needs the interval beyond the session noise floor."
     )
 
 
-def _side(comparison: Comparison, which: str) -> str:
+def _side(comparison: Comparison, which: str, markdown: bool = False) -> str:
     path, document = (
         (comparison.base_path, comparison.base) if which == "BASE" else (comparison.new_path, comparison.new)
     )
-    return (
-        f"{path} ({document['machine']['name']}, profile {document['config'].get('profile')}, "
-        f"{document['created']})"
-    )
-
-
-def _side_md(comparison: Comparison, which: str) -> str:
-    path, document = (
-        (comparison.base_path, comparison.base) if which == "BASE" else (comparison.new_path, comparison.new)
-    )
-    return (
-        f"`{path}` ({_md(document['machine']['name'])}, profile {document['config'].get('profile')}, "
-        f"{document['created']})"
-    )
+    name = _md(document["machine"]["name"]) if markdown else document["machine"]["name"]
+    where = f"`{path}`" if markdown else str(path)
+    return f"{where} ({name}, profile {document['config'].get('profile')}, {document['created']})"
 
 
 # ---- notes ---------------------------------------------------------------------------------------------
@@ -299,8 +288,8 @@ def markdown(comparison: Comparison) -> str:
     lines = [
         f"## ipcbench compare: {status}",
         "",
-        f"**BASE** {_side_md(comparison, 'BASE')}  ",
-        f"**NEW** {_side_md(comparison, 'NEW')}",
+        f"**BASE** {_side(comparison, 'BASE', markdown=True)}  ",
+        f"**NEW** {_side(comparison, 'NEW', markdown=True)}",
         "",
         method_text(comparison) + " **Bold**: a significant change beyond the threshold.",
         "",

@@ -7,19 +7,10 @@ variant dashed, because the wake-up strategy is the axis that decides the result
 
 from __future__ import annotations
 
-# The order of DESIGN.md: pipes, sockets, shared memory, message queues.
-KNOWN_ORDER = (
-    "pipe",
-    "fifo",
-    "unix",
-    "tcp",
-    "sysv-shm/sem",
-    "sysv-shm/spin",
-    "posix-shm/sem",
-    "posix-shm/spin",
-    "sysv-mq",
-    "posix-mq",
-)
+from ipcbench.transports import all_pairs, label
+
+# The registry's order, which is DESIGN.md's: pipes, sockets, shared memory, message queues.
+KNOWN_ORDER = tuple(label(name, variant) for name, variant in all_pairs())
 
 _PALETTE = {
     "pipe": "#1f77b4",
