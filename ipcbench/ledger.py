@@ -183,8 +183,11 @@ def remove_object(kind: str, identifier: str) -> bool:
     import posix_ipc
     import sysv_ipc
 
-    sysv = {"sysv-shm": sysv_ipc.remove_shared_memory, "sysv-sem": sysv_ipc.remove_semaphore,
-            "sysv-mq": sysv_ipc.remove_message_queue}
+    sysv = {
+        "sysv-shm": sysv_ipc.remove_shared_memory,
+        "sysv-sem": sysv_ipc.remove_semaphore,
+        "sysv-mq": sysv_ipc.remove_message_queue,
+    }
     posix = {
         "posix-shm": posix_ipc.unlink_shared_memory,
         "posix-sem": posix_ipc.unlink_semaphore,
@@ -208,7 +211,6 @@ def remove_object(kind: str, identifier: str) -> bool:
     except (sysv_ipc.ExistentialError, posix_ipc.ExistentialError, FileNotFoundError):
         return False
     return True
-
 
 
 def _ledgers(directory: Path) -> Iterator[tuple[Path, str, list[Entry]]]:

@@ -33,8 +33,17 @@ LIMIT_SOURCES: tuple[tuple[str, str, str], ...] = (
 )
 SYSCTL_OF = {key: sysctl for key, _, sysctl in LIMIT_SOURCES}
 
-PACKAGES = ("numpy", "sysv_ipc", "posix_ipc", "hdrhistogram", "scipy", "rich", "jinja2", "matplotlib",
-            "pandas")
+PACKAGES = (
+    "numpy",
+    "sysv_ipc",
+    "posix_ipc",
+    "hdrhistogram",
+    "scipy",
+    "rich",
+    "jinja2",
+    "matplotlib",
+    "pandas",
+)
 
 
 def _read(path: str) -> str | None:
@@ -163,8 +172,12 @@ class LoadMeter:
     def stop(self) -> dict[str, float | None]:
         start, end = self._start, _CpuCounters.now()
         wall = end.wall_s - start.wall_s
-        during: dict[str, float | None] = {"wall_s": wall, "others_cpus": None, "steal_cpus": None,
-                                           "cpu_pressure": None}
+        during: dict[str, float | None] = {
+            "wall_s": wall,
+            "others_cpus": None,
+            "steal_cpus": None,
+            "cpu_pressure": None,
+        }
         if wall <= 0:
             return during
         if start.busy_s is not None and end.busy_s is not None:

@@ -77,8 +77,13 @@ def coefficient_of_variation(values: Sequence[float]) -> float | None:
     return float(data.std(ddof=1) / data.mean())
 
 
-def instability(values: Sequence[float], workload: str, during: dict[str, Any] | None = None,
-                run_loads: Sequence[dict[str, Any] | None] = (), cpus: int = 1) -> str | None:
+def instability(
+    values: Sequence[float],
+    workload: str,
+    during: dict[str, Any] | None = None,
+    run_loads: Sequence[dict[str, Any] | None] = (),
+    cpus: int = 1,
+) -> str | None:
     """Why a cell's runs cannot be trusted (the rule above, every reason that applies), or None.
 
     ``values`` are the per-run figures, ``during`` the load over all measured runs and ``run_loads`` the
@@ -108,8 +113,13 @@ def _busy(during: dict[str, Any], cpus: int) -> str | None:
     return None
 
 
-def ratio_ci(numerator: Sequence[float], denominator: Sequence[float], confidence: float = 0.95,
-             resamples: int = 2000, seed: int = 0) -> tuple[float, list[float] | None]:
+def ratio_ci(
+    numerator: Sequence[float],
+    denominator: Sequence[float],
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, list[float] | None]:
     """Ratio of the medians of two sets of per-run values, with a percentile-bootstrap interval that
     resamples the runs of each side independently (fixed seed: the same files give the same answer)."""
     a = np.asarray(numerator, dtype=float)

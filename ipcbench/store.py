@@ -166,14 +166,18 @@ def _migrate(document: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ResultFileError(f"{where}: not an ipcbench result file (no valid schema_version)")
     if version > SCHEMA_VERSION:
-        raise ResultFileError(f"{where}: schema_version {version} is newer than this ipcbench understands "
-                              f"({SCHEMA_VERSION}); upgrade ipcbench to read it")
+        raise ResultFileError(
+            f"{where}: schema_version {version} is newer than this ipcbench understands "
+            f"({SCHEMA_VERSION}); upgrade ipcbench to read it"
+        )
     while version < SCHEMA_VERSION:
         try:
             document = MIGRATIONS[version](document)
         except Exception as exc:  # a migrator meets the malformed files it was not written for
-            raise ResultFileError(f"{where}: cannot upgrade from schema_version {version}: "
-                                  f"{type(exc).__name__}: {_first_line(exc)}") from None
+            raise ResultFileError(
+                f"{where}: cannot upgrade from schema_version {version}: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from None
         if not isinstance(document, dict):
             raise ResultFileError(f"{where}: upgrading from schema_version {version} did not give an object")
         version += 1

@@ -34,13 +34,24 @@ def new_marker() -> str:
     return uuid.uuid4().hex
 
 
-def start_run(*args: str, output: Path, marker: str, env: dict[str, str] | None = None,
-              preexec_fn: Callable[[], None] | None = None) -> subprocess.Popen[str]:
+def start_run(
+    *args: str,
+    output: Path,
+    marker: str,
+    env: dict[str, str] | None = None,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.Popen[str]:
     """``ipcbench run --output OUTPUT --quiet ARGS`` in the background."""
     command = [sys.executable, "-m", "ipcbench", "run", "--output", str(output), "--quiet", *args]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, MARKER: marker, "COLUMNS": "500", **(env or {})},
-                            preexec_fn=preexec_fn)  # COLUMNS: rich would wrap the "results: PATH" line
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, MARKER: marker, "COLUMNS": "500", **(env or {})},
+        preexec_fn=preexec_fn,
+    )  # COLUMNS: rich would wrap the "results: PATH" line
 
 
 def wait_for(predicate: Callable[[], T], timeout: float, what: str) -> T:

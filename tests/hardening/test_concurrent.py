@@ -14,8 +14,16 @@ from ipcbench.plan import build_options
 from ipcbench.runner import Runner
 from tests.hardening.helpers import new_marker, start_run
 
-DOCUMENT = {"schema_version": 1, "ipcbench_version": "0", "created": "2026-11-26T14:00:00Z", "label": None,
-            "status": "running", "machine": {"name": "box"}, "config": {}, "cells": []}
+DOCUMENT = {
+    "schema_version": 1,
+    "ipcbench_version": "0",
+    "created": "2026-11-26T14:00:00Z",
+    "label": None,
+    "status": "running",
+    "machine": {"name": "box"},
+    "config": {},
+    "cells": [],
+}
 
 
 def test_racing_creators_of_one_name_all_get_their_own_file(tmp_path: Path) -> None:
@@ -42,8 +50,16 @@ def test_racing_creators_of_one_name_all_get_their_own_file(tmp_path: Path) -> N
 def test_a_run_never_overwrites_a_file_of_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fixed = tmp_path / "box" / "20261126T140000Z-ci.json"
     monkeypatch.setattr(store, "result_path", lambda *args, **kwargs: fixed)
-    options = build_options(profile="quick", transports="mock/fast", sizes="64", workloads="pingpong",
-                            repeats=1, budget_s=0.001, output=tmp_path, label="ci")
+    options = build_options(
+        profile="quick",
+        transports="mock/fast",
+        sizes="64",
+        workloads="pingpong",
+        repeats=1,
+        budget_s=0.001,
+        output=tmp_path,
+        label="ci",
+    )
     _, first = Runner(options).run()
     _, second = Runner(options).run()
     assert (first, second) == (fixed, fixed.with_name("20261126T140000Z-ci-2.json"))
@@ -52,8 +68,22 @@ def test_a_run_never_overwrites_a_file_of_its_name(tmp_path: Path, monkeypatch: 
 
 @pytest.mark.slow
 def test_two_runs_at_once_share_nothing(tmp_path: Path, state_dir: Path) -> None:
-    same = ("--transports", "sysv-shm/sem,posix-shm/sem,posix-mq,fifo", "--sizes", "64", "--workloads",
-            "pingpong", "--profile", "quick", "--repeats", "2", "--label", "ci", "--machine-name", "box")
+    same = (
+        "--transports",
+        "sysv-shm/sem,posix-shm/sem,posix-mq,fifo",
+        "--sizes",
+        "64",
+        "--workloads",
+        "pingpong",
+        "--profile",
+        "quick",
+        "--repeats",
+        "2",
+        "--label",
+        "ci",
+        "--machine-name",
+        "box",
+    )
     runs = [start_run(*same, output=tmp_path, marker=new_marker()) for _ in range(2)]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs

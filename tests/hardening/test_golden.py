@@ -62,7 +62,8 @@ def test_an_older_file_is_upgraded_by_the_migrators(monkeypatch: pytest.MonkeyPa
 
 
 def test_a_migrator_that_meets_a_malformed_file_gives_a_result_file_error(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
     monkeypatch.setattr(store, "MIGRATIONS", {1: _to_v2})
     broken = json.loads((GOLDEN / "result-v1-mock.json").read_text())

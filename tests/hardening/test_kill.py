@@ -40,8 +40,20 @@ VICTIMS = ("sysv-shm/sem", "posix-shm/sem", "sysv-mq", "posix-mq", "fifo", "unix
 ALL_KINDS = {"sysv-shm", "sysv-sem", "posix-shm", "posix-sem", "sysv-mq", "posix-mq", "dir"}
 # Eight cells of several runs each: seconds during which the run holds objects after its first cell (how
 # many seconds depends on calibration, which a loaded machine upsets: there must be cells to spare).
-LONG_RUN = ("--sizes", "64,128,256,512,1K,2K,4K,8K", "--workloads", "pingpong", "--profile", "quick",
-            "--repeats", "3", "--budget", "1", "--timeout", "30")
+LONG_RUN = (
+    "--sizes",
+    "64,128,256,512,1K,2K,4K,8K",
+    "--workloads",
+    "pingpong",
+    "--profile",
+    "quick",
+    "--repeats",
+    "3",
+    "--budget",
+    "1",
+    "--timeout",
+    "30",
+)
 LOOKALIKE = "/ipcbench-1-0123456789abcdef"  # an ipcbench-style name that no ledger names
 
 
@@ -98,8 +110,14 @@ def bystanders() -> Iterator[dict[str, object]]:
 def kill_all_mid_cell(victims: list[Victim], state_dir: Path) -> None:
     # Every run removes dead runs' orphans when it starts: kill none before all have started measuring,
     # or a late starter would clean up after an early victim before we look.
-    wait_for(lambda: all(saved_cells(victim.output) >= victim.cells_first and victim.process.poll() is None
-                         for victim in victims), 90, "every victim to start measuring")
+    wait_for(
+        lambda: all(
+            saved_cells(victim.output) >= victim.cells_first and victim.process.poll() is None
+            for victim in victims
+        ),
+        90,
+        "every victim to start measuring",
+    )
     pending = list(victims)
 
     def step() -> bool:
@@ -110,12 +128,23 @@ def kill_all_mid_cell(victims: list[Victim], state_dir: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sigkilled_runs_are_cleaned_and_nothing_else_is(tmp_path: Path, state_dir: Path,
-                                                        bystanders: dict[str, object]) -> None:
+def test_sigkilled_runs_are_cleaned_and_nothing_else_is(
+    tmp_path: Path, state_dir: Path, bystanders: dict[str, object]
+) -> None:
     live_marker = new_marker()
-    live = start_run("--transports", "sysv-shm/sem", "--sizes", "64", "--workloads", "pingpong", "--timeout",
-                     "60", output=tmp_path / "live", marker=live_marker,
-                     env={"IPCBENCH_INJECT_FAULT": "hang@5:peer"})  # holds its objects until stopped
+    live = start_run(
+        "--transports",
+        "sysv-shm/sem",
+        "--sizes",
+        "64",
+        "--workloads",
+        "pingpong",
+        "--timeout",
+        "60",
+        output=tmp_path / "live",
+        marker=live_marker,
+        env={"IPCBENCH_INJECT_FAULT": "hang@5:peer"},
+    )  # holds its objects until stopped
     victims = [Victim(mechanism, tmp_path / mechanism.replace("/", "-")) for mechanism in VICTIMS]
     try:
         kill_all_mid_cell(victims, state_dir)
@@ -170,8 +199,22 @@ def test_the_next_run_removes_orphans_of_a_killed_one(tmp_path: Path, state_dir:
         stop(victim.process, signal.SIGKILL)
     assert victim.orphans and all(object_exists(*entry) for entry in victim.orphans)
 
-    result = run_cli("run", "--transports", "pipe", "--sizes", "64", "--workloads", "pingpong", "--profile",
-                     "quick", "--repeats", "1", "--output", str(tmp_path / "next"), "--quiet")
+    result = run_cli(
+        "run",
+        "--transports",
+        "pipe",
+        "--sizes",
+        "64",
+        "--workloads",
+        "pingpong",
+        "--profile",
+        "quick",
+        "--repeats",
+        "1",
+        "--output",
+        str(tmp_path / "next"),
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert " ".join(result.stdout.split()).count("removed an orphan") == len(victim.orphans)
     assert not [entry for entry in victim.orphans if object_exists(*entry)]

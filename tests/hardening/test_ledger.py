@@ -60,8 +60,11 @@ def test_a_zombie_owner_is_dead() -> None:
     try:
         assert _owner_alive(tag)
         os.kill(process.pid, signal.SIGKILL)  # not reaped: a zombie, still in /proc with its start time
-        wait_for(lambda: Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z", 5,
-                 "the zombie")
+        wait_for(
+            lambda: Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z",
+            5,
+            "the zombie",
+        )
         assert process_start_time(process.pid) == tag.partition("-")[2]
         assert not _owner_alive(tag)
     finally:
@@ -75,8 +78,9 @@ def test_a_recycled_pid_is_not_the_owner() -> None:
     assert not _owner_alive(f"{pid}-{int(start) + 1}")
 
 
-def test_a_segment_the_dead_owner_did_not_create_is_left_alone(directory: Path,
-                                                                segment: sysv_ipc.SharedMemory) -> None:
+def test_a_segment_the_dead_owner_did_not_create_is_left_alone(
+    directory: Path, segment: sysv_ipc.SharedMemory
+) -> None:
     plant(directory, dead_owner(), [["sysv-shm", str(segment.key)]])
     refused: list[str] = []
     assert clean(directory, refused) == []
@@ -87,8 +91,13 @@ def test_a_segment_the_dead_owner_did_not_create_is_left_alone(directory: Path,
 
 def test_objects_older_than_the_dead_owner_are_left_alone(directory: Path) -> None:
     semaphore = sysv_ipc.Semaphore(None, sysv_ipc.IPC_CREX, mode=0o600)
-    queue = posix_ipc.MessageQueue(f"/ipcbench-{DEAD_PID}-00112233aabbccdd", posix_ipc.O_CREX, mode=0o600,
-                                   max_messages=1, max_message_size=16)
+    queue = posix_ipc.MessageQueue(
+        f"/ipcbench-{DEAD_PID}-00112233aabbccdd",
+        posix_ipc.O_CREX,
+        mode=0o600,
+        max_messages=1,
+        max_message_size=16,
+    )
     try:
         later = dead_owner(uptime_ticks() + 100_000)  # "started" after both objects were made
         plant(directory, later, [["sysv-sem", str(semaphore.key)], ["posix-mq", queue.name]])
@@ -111,8 +120,11 @@ def test_names_and_folders_that_are_not_the_owners_are_left_alone(directory: Pat
     inside = directory / "9-9-someone-else"
     inside.mkdir()
     try:
-        plant(directory, dead_owner(), [["posix-shm", shm.name], ["dir", str(outside)], ["dir", str(inside)],
-                                        ["dir", "/"]])
+        plant(
+            directory,
+            dead_owner(),
+            [["posix-shm", shm.name], ["dir", str(outside)], ["dir", str(inside)], ["dir", "/"]],
+        )
         refused: list[str] = []
         assert clean(directory, refused) == []
         assert len(refused) == 4
@@ -134,8 +146,16 @@ def test_what_a_live_run_also_names_is_left_alone(directory: Path, segment: sysv
     assert not live.path.exists()
 
 
-BAD_ENTRIES = [["sysv-shm"], ["sysv-shm", 5], ["teleporter", "/x"], ["sysv-sem", "-1"],
-               ["sysv-mq", str(10**40)], ["posix-mq", "no-slash"], None, {"a": 1}]
+BAD_ENTRIES = [
+    ["sysv-shm"],
+    ["sysv-shm", 5],
+    ["teleporter", "/x"],
+    ["sysv-sem", "-1"],
+    ["sysv-mq", str(10**40)],
+    ["posix-mq", "no-slash"],
+    None,
+    {"a": 1},
+]
 
 
 @pytest.mark.parametrize(

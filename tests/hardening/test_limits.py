@@ -35,22 +35,39 @@ def can_unshare(*flags: str) -> bool:
 def ipcbench_in(flags: tuple[str, ...], setup: str, *args: str, wrapper: str = "") -> Completed:
     """``ipcbench ARGS`` inside new namespaces (``unshare FLAGS``), after ``setup`` ran in them as root."""
     command = " ".join([wrapper, sys.executable, "-m", "ipcbench", *args]).strip()
-    return subprocess.run(["unshare", *flags, "sh", "-c", f"{setup} && exec {command}"],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        ["unshare", *flags, "sh", "-c", f"{setup} && exec {command}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def cells_by_name(output: Path) -> dict[str, dict]:
     document = store.load(result_file(output))
     assert document["status"] == "complete"
-    return {cell["transport"] + (f"/{cell['variant']}" if cell["variant"] else ""): cell
-            for cell in document["cells"]}
+    return {
+        cell["transport"] + (f"/{cell['variant']}" if cell["variant"] else ""): cell
+        for cell in document["cells"]
+    }
 
 
 @pytest.mark.skipif(not can_unshare("--mount"), reason="needs a private mount namespace (unshare --mount)")
 def test_a_full_dev_shm_fails_the_cell_with_the_reason(tmp_path: Path) -> None:
     tiny = "mount -t tmpfs -o size=1M tmpfs /dev/shm"
-    result = ipcbench_in(("--mount",), tiny, "run", "--transports", "posix-shm/spin,posix-shm/sem,pipe",
-                         "--sizes", "4M", *QUICK, "--output", str(tmp_path))
+    result = ipcbench_in(
+        ("--mount",),
+        tiny,
+        "run",
+        "--transports",
+        "posix-shm/spin,posix-shm/sem,pipe",
+        "--sizes",
+        "4M",
+        *QUICK,
+        "--output",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     cells = cells_by_name(tmp_path)
     for name in ("posix-shm/spin", "posix-shm/sem"):
@@ -62,12 +79,25 @@ def test_a_full_dev_shm_fails_the_cell_with_the_reason(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not can_unshare("--ipc"), reason="needs a private IPC namespace (unshare --ipc)")
 def test_exhausted_ipc_limits_fail_their_cells_with_the_limits_quoted(tmp_path: Path) -> None:
-    setup = ("echo 0 > /proc/sys/kernel/msgmni && echo 4096 > /proc/sys/kernel/shmmax"
-             " && echo 0 > /proc/sys/fs/mqueue/queues_max")
+    setup = (
+        "echo 0 > /proc/sys/kernel/msgmni && echo 4096 > /proc/sys/kernel/shmmax"
+        " && echo 0 > /proc/sys/fs/mqueue/queues_max"
+    )
     # Root's CAP_SYS_RESOURCE overrides queues_max: drop it, as an ordinary user does not have it either.
     wrapper = "setpriv --bounding-set -sys_resource" if os.geteuid() == 0 and shutil.which("setpriv") else ""
-    result = ipcbench_in(("--ipc",), setup, "run", "--transports", "sysv-shm/spin,sysv-mq,posix-mq,pipe",
-                         "--sizes", "4K", *QUICK, "--output", str(tmp_path), wrapper=wrapper)
+    result = ipcbench_in(
+        ("--ipc",),
+        setup,
+        "run",
+        "--transports",
+        "sysv-shm/spin,sysv-mq,posix-mq,pipe",
+        "--sizes",
+        "4K",
+        *QUICK,
+        "--output",
+        str(tmp_path),
+        wrapper=wrapper,
+    )
     assert result.returncode == 0, result.stderr
     cells = cells_by_name(tmp_path)
     expected = {
@@ -86,9 +116,25 @@ def test_an_exhausted_rlimit_msgqueue_fails_the_cell_with_the_reason(tmp_path: P
         resource.setrlimit(resource.RLIMIT_MSGQUEUE, (64, 64))  # below any queue's size
 
     result = subprocess.run(
-        [sys.executable, "-m", "ipcbench", "run", "--transports", "posix-mq,pipe", "--sizes", "64", *QUICK,
-         "--output", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, preexec_fn=lower_the_limit)
+        [
+            sys.executable,
+            "-m",
+            "ipcbench",
+            "run",
+            "--transports",
+            "posix-mq,pipe",
+            "--sizes",
+            "64",
+            *QUICK,
+            "--output",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        preexec_fn=lower_the_limit,
+    )
     assert result.returncode == 0, result.stderr
     cells = cells_by_name(tmp_path)
     assert cells["posix-mq"]["status"] == "failed"

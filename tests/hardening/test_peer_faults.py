@@ -35,9 +35,25 @@ TIMEOUT_S = 1
 def test_a_faulty_peer_fails_its_cell_only(fault: str, reason: str, tmp_path: Path) -> None:
     marker = new_marker()
     started = time.monotonic()
-    result = run_cli("run", "--transports", MECHANISMS, "--sizes", "64", "--workloads", "pingpong,stream",
-                     "--profile", "quick", "--repeats", "2", "--timeout", str(TIMEOUT_S), "--output",
-                     str(tmp_path), "--quiet", env={"IPCBENCH_INJECT_FAULT": fault, MARKER: marker})
+    result = run_cli(
+        "run",
+        "--transports",
+        MECHANISMS,
+        "--sizes",
+        "64",
+        "--workloads",
+        "pingpong,stream",
+        "--profile",
+        "quick",
+        "--repeats",
+        "2",
+        "--timeout",
+        str(TIMEOUT_S),
+        "--output",
+        str(tmp_path),
+        "--quiet",
+        env={"IPCBENCH_INJECT_FAULT": fault, MARKER: marker},
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
 

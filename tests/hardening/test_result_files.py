@@ -61,8 +61,11 @@ BAD_TEXTS: list[tuple[str, str | bytes, str]] = [
     ("fractional count", mutated(lambda d: d["cells"][0].update(messages=1.5)), "cells[0].messages"),
     ("no runs", mutated(lambda d: d["cells"][0].update(runs=[])), "non-empty list of runs"),
     ("run without figures", mutated(lambda d: d["cells"][0]["runs"][0].pop("elapsed_ns")), "elapsed_ns"),
-    ("reversed interval", mutated(lambda d: first_pingpong(d)["latency_ns"].update(ci95_p50=[9.0, 1.0])),
-     "low bound"),
+    (
+        "reversed interval",
+        mutated(lambda d: first_pingpong(d)["latency_ns"].update(ci95_p50=[9.0, 1.0])),
+        "low bound",
+    ),
     ("broken histogram", mutated(lambda d: first_pingpong(d).update(histogram="HISTFAAAA")), "HDR histogram"),
     ("unstable as text", mutated(lambda d: d["cells"][0].update(unstable="yes")), "true or false"),
     ("params as list", mutated(lambda d: d["cells"][0].update(params=[])), "params: expected an object"),
@@ -89,10 +92,12 @@ def one_error_line(code: int, stderr: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(("content", "message"), [(c, m) for _, c, m in BAD_TEXTS],
-                         ids=[name for name, _, _ in BAD_TEXTS])
-def test_show_refuses_a_bad_file_in_one_line(content: str | bytes, message: str, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"), [(c, m) for _, c, m in BAD_TEXTS], ids=[name for name, _, _ in BAD_TEXTS]
+)
+def test_show_refuses_a_bad_file_in_one_line(
+    content: str | bytes, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "bad.json"
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -103,8 +108,9 @@ def test_show_refuses_a_bad_file_in_one_line(content: str | bytes, message: str,
 
 
 @pytest.mark.parametrize("kind", ["folder", "fifo", "device", "missing", "enormous"])
-def test_show_refuses_what_is_not_a_result_file_without_blocking(kind: str, tmp_path: Path,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_show_refuses_what_is_not_a_result_file_without_blocking(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "thing.json"
     if kind == "folder":
         path.mkdir()

@@ -44,10 +44,12 @@ def test_a_load_that_changed_between_runs_is_unstable() -> None:
 def test_a_busy_machine_is_unstable_by_pressure_or_else_by_others_cpu() -> None:
     pressed = {**QUIET, "cpu_pressure": 0.95}
     assert stats.instability([1, 1, 1], "stream", pressed, cpus=2) == (
-        "machine busy: tasks waited for a CPU 95% of the time")
+        "machine busy: tasks waited for a CPU 95% of the time"
+    )
     no_psi = {**QUIET, "cpu_pressure": None, "others_cpus": 1.3}
     assert stats.instability([1, 1, 1], "stream", no_psi, cpus=2) == (
-        "machine busy: other programs kept 1.3 of 2 CPUs busy")
+        "machine busy: other programs kept 1.3 of 2 CPUs busy"
+    )
 
 
 def test_every_reason_is_given() -> None:
@@ -89,8 +91,16 @@ def burners() -> Iterator[None]:
 @pytest.mark.slow
 def test_a_cell_measured_against_busy_loops_is_flagged(burners: None, tmp_path: Path) -> None:
     # A spinning pair needs both CPUs to itself: competition shows in every run, whatever else runs here.
-    options = build_options(profile="quick", transports="posix-shm/spin", sizes="64", workloads="pingpong",
-                            repeats=5, pin="cross", output=tmp_path, timeout_s=30)
+    options = build_options(
+        profile="quick",
+        transports="posix-shm/spin",
+        sizes="64",
+        workloads="pingpong",
+        repeats=5,
+        pin="cross",
+        output=tmp_path,
+        timeout_s=30,
+    )
     cell = Runner(options).measure_cell(Cell("posix-shm", "spin", "pingpong", 64))
     assert cell["status"] == "ok", cell["reason"]
     assert cell["unstable"] is True
@@ -98,6 +108,12 @@ def test_a_cell_measured_against_busy_loops_is_flagged(burners: None, tmp_path: 
     during = cell["load"]["during"]
     assert during["others_cpus"] > 0.5
     assert all("load" in run for run in cell["runs"])
-    document = {"schema_version": 1, "ipcbench_version": "0", "created": "2026-11-26T14:00:00Z",
-                "machine": {"name": "box"}, "config": {}, "cells": [cell]}
+    document = {
+        "schema_version": 1,
+        "ipcbench_version": "0",
+        "created": "2026-11-26T14:00:00Z",
+        "machine": {"name": "box"},
+        "config": {},
+        "cells": [cell],
+    }
     store.validate(document)  # the new keys are part of schema 1
