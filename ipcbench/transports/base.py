@@ -181,10 +181,6 @@ class Transport(ABC):
         self.destroy()
 
     # Helpers shared by the mechanisms.
-    def _track(self, ledger: Ledger, kind: str, identifier: str) -> None:
-        self._ledger = ledger
-        ledger.add(kind, identifier)
-
     def _untrack(self, kind: str, identifier: str) -> None:
         if self._ledger is not None:
             self._ledger.discard(kind, identifier)
@@ -211,13 +207,26 @@ def directions(role: str) -> tuple[int, int]:
     raise ValueError(f"unknown role {role!r}")
 
 
-def create_exclusive(
-    make: Callable[[], Any], exists: type[BaseException] | tuple[type[BaseException], ...], attempts: int = 16
+def create_recorded(
+    ledger: Ledger,
+    kind: str,
+    fresh_id: Callable[[], Any],
+    create: Callable[[Any], Any],
+    exists: type[BaseException],
+    attempts: int = 16,
 ) -> Any:
-    """Call ``make`` (which picks a fresh random name each time) until it does not collide."""
-    for _ in range(attempts - 1):
+    """Create an object under a fresh unpredictable identifier, recorded in the ledger *before* it exists
+    (so a kill in between still leaves a trace); a collision with an existing object picks another."""
+    for attempt in range(attempts):
+        identifier = fresh_id()
+        ledger.add(kind, str(identifier))
         try:
-            return make()
+            return create(identifier)
         except exists:
-            continue
-    return make()
+            ledger.discard(kind, str(identifier))
+            if attempt == attempts - 1:
+                raise
+        except BaseException:
+            ledger.discard(kind, str(identifier))
+            raise
+    raise AssertionError("unreachable")

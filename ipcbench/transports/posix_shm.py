@@ -10,25 +10,19 @@ from typing import Any, ClassVar
 import posix_ipc
 
 from ipcbench.ledger import Ledger
-from ipcbench.transports.base import Endpoint, Transport, random_name
+from ipcbench.transports.base import Endpoint, Transport, create_recorded, random_name
 from ipcbench.transports.shm_ring import ring_endpoint, segment_size
 
 
 def create_posix(ledger: Ledger, kind: str, make: Any, **kwargs: Any) -> Any:
-    """Create a POSIX object with ``O_CREX`` under a fresh random name, recorded in the ledger first."""
-    for attempt in range(16):
-        name = random_name()
-        ledger.add(kind, name)
-        try:
-            return make(name, posix_ipc.O_CREX, mode=0o600, **kwargs)
-        except posix_ipc.ExistentialError:
-            ledger.discard(kind, name)
-            if attempt == 15:
-                raise
-        except BaseException:
-            ledger.discard(kind, name)
-            raise
-    raise AssertionError("unreachable")
+    """Create a POSIX object with ``O_CREX``, mode 0600, under a fresh random name."""
+    return create_recorded(
+        ledger,
+        kind,
+        random_name,
+        lambda name: make(name, posix_ipc.O_CREX, mode=0o600, **kwargs),
+        posix_ipc.ExistentialError,
+    )
 
 
 def unlink_posix(ledger: Ledger | None, kind: str, obj: Any) -> None:

@@ -8,25 +8,19 @@ from typing import Any, ClassVar
 import sysv_ipc
 
 from ipcbench.ledger import Ledger
-from ipcbench.transports.base import Endpoint, Transport, random_key
+from ipcbench.transports.base import Endpoint, Transport, create_recorded, random_key
 from ipcbench.transports.shm_ring import ring_endpoint, segment_size
 
 
 def create_sysv(ledger: Ledger, kind: str, make: Any, **kwargs: Any) -> Any:
-    """Create a SysV object with ``IPC_CREX`` under a fresh random key, recorded in the ledger first."""
-    for attempt in range(16):
-        key = random_key()
-        ledger.add(kind, str(key))
-        try:
-            return make(key, sysv_ipc.IPC_CREX, mode=0o600, **kwargs)
-        except sysv_ipc.ExistentialError:
-            ledger.discard(kind, str(key))
-            if attempt == 15:
-                raise
-        except BaseException:
-            ledger.discard(kind, str(key))
-            raise
-    raise AssertionError("unreachable")
+    """Create a SysV object with ``IPC_CREX``, mode 0600, under a fresh random key."""
+    return create_recorded(
+        ledger,
+        kind,
+        random_key,
+        lambda key: make(key, sysv_ipc.IPC_CREX, mode=0o600, **kwargs),
+        sysv_ipc.ExistentialError,
+    )
 
 
 def remove_sysv(ledger: Ledger | None, kind: str, obj: Any) -> None:
