@@ -12,10 +12,13 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ipcbench import __version__
 from ipcbench.errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
+
+if TYPE_CHECKING:
+    from ipcbench.transports import Registry
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,19 +35,24 @@ def list_command(args: argparse.Namespace) -> int:
 
     from ipcbench.console import console
     from ipcbench.machine import SYSCTL_OF, read_limits
-    from ipcbench.transports import REGISTRY, label
+    from ipcbench.transports import label
 
+    registry = args.registry
     limits = read_limits()
     table = Table(title="mechanisms")
     for column in ("mechanism", "waits by", "available here", "largest message here", "what it is"):
         table.add_column(column)
-    for name, cls in REGISTRY.items():
+    for cls in [*registry.values(), *registry.rejected()]:
         reason = cls.unavailable()
         largest = _largest_size(cls, limits)
         for variant in cls.variants:
             wait = cls.waits.get(variant, "block")
             table.add_row(
-                label(name, variant), wait, "yes" if reason is None else f"no: {reason}", largest, cls.summary
+                label(cls.name, variant),
+                wait,
+                "yes" if reason is None else f"no: {reason}",
+                largest,
+                cls.summary,
             )
     console.print(table)
     limit_table = Table(title="kernel limits in force")
@@ -88,9 +96,10 @@ def run_command(args: argparse.Namespace) -> int:
         budget_s=args.budget,
         machine_name=args.machine_name,
         verify_every=args.verify_every,
+        registry=args.registry,
     )
     with RunProgress(quiet=args.quiet) as progress:
-        runner = Runner(options, progress)
+        runner = Runner(options, progress, args.registry)
         document, path = runner.run()
     for line in runner.cleaned:
         console.print(f"removed an orphan: {line}", markup=False)
@@ -205,14 +214,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _installed() -> Registry:
+    from ipcbench.transports import REGISTRY
+
+    return REGISTRY
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
+    """The ``ipcbench`` command; ``registry`` replaces the installed mechanisms (tests pass the mock)."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
+        args.registry = registry if registry is not None else _installed()
         return int(args.function(args))
     except InputError as exc:
         print(f"ipcbench: error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ipcbench.errors import InputError
-from ipcbench.transports import all_pairs, label, resolve
+from ipcbench.transports import REGISTRY, Registry, all_pairs, label, resolve
 from ipcbench.units import parse_sizes
 from ipcbench.workloads import WORKLOADS
 
@@ -91,13 +91,14 @@ def build_options(
     transports: str | None = None,
     sizes: str | None = None,
     workloads: str | None = None,
+    registry: Registry = REGISTRY,
     **kwargs: object,
 ) -> RunOptions:
     """Parse user words into a complete ``RunOptions`` (``InputError`` on anything wrong)."""
     if profile not in PROFILES:
         raise InputError(f"unknown profile {profile!r}: choose from {', '.join(PROFILES)}")
     chosen = PROFILES[profile]
-    pairs = tuple(resolve(transports.split(","))) if transports else tuple(all_pairs())
+    pairs = tuple(resolve(transports.split(","), registry) if transports else all_pairs(registry))
     size_list = parse_sizes(sizes) if sizes else chosen.sizes
     names = tuple(w.strip() for w in workloads.split(",") if w.strip()) if workloads else WORKLOADS
     for name in names:
@@ -107,15 +108,15 @@ def build_options(
         raise InputError("no workloads given")
     options = RunOptions(profile=profile, transports=pairs, sizes=size_list, workloads=names)
     options = replace(options, **{k: v for k, v in kwargs.items() if v is not None})  # type: ignore[arg-type]
-    return finalise(options)
+    return finalise(options, registry)
 
 
-def finalise(options: RunOptions) -> RunOptions:
+def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
     """Fill the profile's defaults and check the numbers."""
     profile = PROFILES[options.profile]
     options = replace(
         options,
-        transports=options.transports or tuple(all_pairs()),
+        transports=options.transports or tuple(all_pairs(registry)),
         sizes=options.sizes or profile.sizes,
         repeats=profile.repeats if options.repeats is None else options.repeats,
         budget_s=profile.budget_s if options.budget_s is None else options.budget_s,

@@ -11,7 +11,6 @@ objects and saves the file marked ``interrupted``.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import secrets
 import time
@@ -28,8 +27,7 @@ from ipcbench.faults import Fault
 from ipcbench.ledger import Ledger, clean
 from ipcbench.peer import Child, kill_all, spawn, wait_all
 from ipcbench.plan import Cell, RunOptions, cells, placement
-from ipcbench.transports import REGISTRY, ChannelSpec
-from ipcbench.transports.shm_ring import segment_size
+from ipcbench.transports import REGISTRY, ChannelSpec, Registry, Transport
 from ipcbench.workloads import Job
 
 KIB = 1 << 10
@@ -47,8 +45,11 @@ def ring_slots(size: int) -> int:
 class Runner:
     """Measures the cells of one ``RunOptions`` into one result file."""
 
-    def __init__(self, options: RunOptions, progress: Progress | None = None) -> None:
+    def __init__(
+        self, options: RunOptions, progress: Progress | None = None, registry: Registry = REGISTRY
+    ) -> None:
         self.options = options
+        self.registry = registry
         self.progress = progress or (lambda *args: None)
         self.ledger = Ledger()
         self.fault = Fault.parse(options.fault)
@@ -135,7 +136,7 @@ class Runner:
             "reason": None,
             "remedy": None,
         }
-        transport = REGISTRY[cell.transport]
+        transport = self.registry[cell.transport]
         blocked = transport.unavailable()
         skip = transport.skip_reason(cell.size, self.limits)
         if blocked is not None:
@@ -149,12 +150,12 @@ class Runner:
             meter = machine.LoadMeter()
             runs = [self.measure_run_with_load(cell, count) for _ in range(self.repeats)]
             during = meter.stop()
-            summary = summarise(cell, runs, during)
+            summary = summarise(cell, runs, during, transport.fake_clocks)
         except Exception as exc:  # whatever went wrong fails this cell only: the next cell goes on
             return {
                 **base,
                 "status": "failed",
-                "reason": failure_reason(cell, exc),
+                "reason": failure_reason(cell, exc, transport),
                 "started": started,
                 "load": {"before": load_before, "after": machine.load_snapshot()},
             }
@@ -201,7 +202,7 @@ class Runner:
         lockstep = cell.workload == "pingpong"
         slots = 1 if lockstep else ring_slots(cell.size)
         spec = ChannelSpec(cell.size, cell.variant, slots, same_core, lockstep)
-        transport = REGISTRY[cell.transport](spec)
+        transport = self.registry[cell.transport](spec)
         job = Job(cell.workload, cell.size, warmup, count, secrets.randbits(32), self.options.verify_every)
         children: list[Child] = []
         sync = os.pipe()
@@ -225,29 +226,20 @@ class Runner:
         return run_record(cell, count, initiator, peer, params)
 
 
-def failure_reason(cell: Cell, exc: Exception) -> str:
+def failure_reason(cell: Cell, exc: Exception, transport: type[Transport]) -> str:
     """One line saying why a cell failed. A ``PeerError`` already explains itself (a child failed, died or
     hung); anything else happened while the runner set the run up, almost always because a kernel limit
-    ran out, so the limits that bound this mechanism are quoted with their values now."""
+    ran out, so the mechanism explains it and the limits that bound it are quoted with their values now."""
     if isinstance(exc, PeerError):
         return str(exc)
     text = exc.strerror if isinstance(exc, OSError) and exc.errno is None and exc.strerror else str(exc)
     reason = f"could not set up the run: {type(exc).__name__}: {text}"
     limits = machine.read_limits()
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC and cell.transport == "posix-shm":
-        needed = segment_size(ChannelSpec(cell.size, cell.variant, ring_slots(cell.size)))
-        reason += f" (/dev/shm has too little room: the segment needs {needed} bytes)"
-    relevant = [f"{key}={limits.get(key)}" for key in LIMITS_OF.get(cell.transport, ())]
+    explained = transport.explain_failure(exc, ChannelSpec(cell.size, cell.variant, ring_slots(cell.size)))
+    if explained is not None:
+        reason += f" ({explained})"
+    relevant = [f"{key}={limits.get(key)}" for key in transport.limits]
     return f"{reason}; limits here: {', '.join(relevant)}" if relevant else reason
-
-
-# The limits that can stop a mechanism from creating its objects (keys of ``machine.read_limits``).
-LIMITS_OF = {
-    "posix-shm": ("dev_shm_free",),
-    "sysv-shm": ("shmmax", "shmall", "shmmni", "sem"),
-    "sysv-mq": ("msgmni", "msgmnb", "msgmax"),
-    "posix-mq": ("mq_queues_max", "rlimit_msgqueue", "mq_msg_max", "mq_msgsize_max"),
-}
 
 
 def warmup_for(count: int) -> int:
@@ -279,7 +271,9 @@ def run_record(
     return record
 
 
-def summarise(cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | None = None) -> dict[str, Any]:
+def summarise(
+    cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | None = None, fake_clocks: bool = False
+) -> dict[str, Any]:
     """Cell figures from its runs: percentiles from all raw samples, intervals across runs, and whether the
     runs can be trusted (``stats.instability``, with ``during``: what other programs did meanwhile)."""
     rates = [run["bytes_per_s"] for run in runs]
@@ -311,7 +305,7 @@ def summarise(cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | N
         run.pop("params", None)
     cv = stats.coefficient_of_variation(stability_basis)
     loads = [run.get("load") for run in runs]
-    if REGISTRY[cell.transport].fake_clocks:  # the machine's load cannot touch the figures
+    if fake_clocks:  # the machine's load cannot touch the figures
         during, loads = None, []
     reason = stats.instability(stability_basis, cell.workload, during, loads, len(os.sched_getaffinity(0)))
     summary.update(runs=runs, cv=cv, unstable=reason is not None, unstable_reason=reason)

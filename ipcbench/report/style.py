@@ -7,23 +7,25 @@ variant dashed, because the wake-up strategy is the axis that decides the result
 
 from __future__ import annotations
 
-from ipcbench.transports import all_pairs, label
+import functools
 
-# The registry's order, which is DESIGN.md's: pipes, sockets, shared memory, message queues.
-KNOWN_ORDER = tuple(label(name, variant) for name, variant in all_pairs())
+from ipcbench.transports import REGISTRY, label
 
-_PALETTE = {
-    "pipe": "#1f77b4",
-    "fifo": "#17becf",
-    "unix": "#ff7f0e",
-    "tcp": "#8c564b",
-    "sysv-shm/sem": "#74c476",
-    "sysv-shm/spin": "#006d2c",
-    "posix-shm/sem": "#e377c2",
-    "posix-shm/spin": "#d62728",
-    "sysv-mq": "#9467bd",
-    "posix-mq": "#7f7f7f",
-}
+
+@functools.cache
+def _known() -> tuple[tuple[str, ...], dict[str, str]]:
+    """Every installed mechanism's labels in the registry's order (``Transport.place``, DESIGN.md's: pipes,
+    sockets, shared memory, message queues), and the colours their classes declare."""
+    order: list[str] = []
+    palette: dict[str, str] = {}
+    for name, cls in REGISTRY.items():
+        for variant in cls.variants:
+            order.append(label(name, variant))
+            if variant in cls.colours:
+                palette[order[-1]] = cls.colours[variant]
+    return tuple(order), palette
+
+
 # For mechanisms this version does not know (a newer ipcbench, the test mock): assigned in sorted order.
 _SPARE = ("#bcbd22", "#393b79", "#e6550d", "#637939", "#843c39", "#7b4173", "#3182bd", "#31a354")
 # For runs and machines in the comparison section: distinct from nothing in particular, but fixed.
@@ -48,12 +50,14 @@ def ordered(labels: set[str] | list[str]) -> list[str]:
 
 def rank(label: str) -> tuple[int, str]:
     """A sort key that lists known mechanisms in the design's order, unknown ones after them."""
-    return (KNOWN_ORDER.index(label) if label in KNOWN_ORDER else len(KNOWN_ORDER), label)
+    known = _known()[0]
+    return (known.index(label) if label in known else len(known), label)
 
 
 def colour(label: str) -> str:
-    if label in _PALETTE:
-        return _PALETTE[label]
+    palette = _known()[1]
+    if label in palette:
+        return palette[label]
     # Stable without a registry: derive the slot from the name, not from what else is in the report.
     return _SPARE[sum(label.encode()) % len(_SPARE)]
 

@@ -1,62 +1,49 @@
-"""The transport registry: every mechanism ipcbench measures, in one visible list.
+"""The mechanisms ipcbench measures, found through the ``ipcbench.transports`` entry point group.
 
 A cell names a mechanism and, for shared memory, a variant: ``posix-shm/spin``. ``resolve`` turns the
-user's ``--transports`` words into (transport class, variant) pairs, where ``posix-shm`` means all its
-variants.
+user's ``--transports`` words into (name, variant) pairs, where ``posix-shm`` means all its variants.
+Nothing here imports a mechanism's module: ``registry.py`` loads each on first use, so a missing binding
+library makes that mechanism unavailable and nothing else.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import import_module
 
 from ipcbench.errors import InputError
 from ipcbench.transports.base import ChannelSpec, Endpoint, Skip, Transport
-from ipcbench.transports.fifo import FifoTransport
-from ipcbench.transports.pipe import PipeTransport
-from ipcbench.transports.posix_mq import PosixMqTransport
-from ipcbench.transports.posix_shm import PosixShmTransport
-from ipcbench.transports.sockets import TcpTransport, UnixTransport
-from ipcbench.transports.sysv_mq import SysvMqTransport
-from ipcbench.transports.sysv_shm import SysvShmTransport
-
-REGISTRY: dict[str, type[Transport]] = {
-    cls.name: cls
-    for cls in (
-        PipeTransport,
-        FifoTransport,
-        UnixTransport,
-        TcpTransport,
-        SysvShmTransport,
-        PosixShmTransport,
-        SysvMqTransport,
-        PosixMqTransport,
-    )
-}
-
-if os.environ.get("IPCBENCH_ENABLE_MOCK") == "1":
-    from ipcbench.transports.mock import MockTransport
-
-    REGISTRY[MockTransport.name] = MockTransport
+from ipcbench.transports.registry import Registry, Source, entry_point_sources, label
 
 
-def label(name: str, variant: str | None) -> str:
-    """``posix-shm/spin``, or ``pipe`` for a mechanism without variants."""
-    return name if variant is None else f"{name}/{variant}"
+def _sources() -> list[Source]:
+    found = entry_point_sources()
+    if os.environ.get("IPCBENCH_ENABLE_MOCK") == "1":
+        mock = Source(
+            "mock", lambda: import_module("ipcbench.transports.mock").MockTransport, "the test mock"
+        )
+        found.append(mock)
+    return found
 
 
-def all_pairs() -> list[tuple[str, str | None]]:
-    return [(name, variant) for name, cls in REGISTRY.items() for variant in cls.variants]
+REGISTRY = Registry(_sources)
 
 
-def resolve(words: list[str] | tuple[str, ...]) -> list[tuple[str, str | None]]:
+def all_pairs(registry: Registry = REGISTRY) -> list[tuple[str, str | None]]:
+    return [(name, variant) for name, cls in registry.items() for variant in cls.variants]
+
+
+def resolve(
+    words: list[str] | tuple[str, ...], registry: Registry = REGISTRY
+) -> list[tuple[str, str | None]]:
     """``["pipe", "posix-shm/spin"]`` -> [("pipe", None), ("posix-shm", "spin")]; ``InputError`` if
     unknown."""
     pairs: list[tuple[str, str | None]] = []
     for word in words:
         name, _, variant = word.strip().partition("/")
-        cls = REGISTRY.get(name)
-        if cls is None:
-            raise InputError(f"unknown mechanism {name!r}: choose from {', '.join(REGISTRY)}")
+        if name not in registry:
+            raise InputError(f"unknown mechanism {name!r}: choose from {', '.join(registry)}")
+        cls = registry[name]
         if variant and variant not in cls.variants:
             choices = ", ".join(label(name, v) for v in cls.variants)
             raise InputError(f"unknown variant {word.strip()!r}: choose from {choices}")
@@ -68,4 +55,14 @@ def resolve(words: list[str] | tuple[str, ...]) -> list[tuple[str, str | None]]:
     return pairs
 
 
-__all__ = ["REGISTRY", "ChannelSpec", "Endpoint", "Skip", "Transport", "all_pairs", "label", "resolve"]
+__all__ = [
+    "REGISTRY",
+    "ChannelSpec",
+    "Endpoint",
+    "Registry",
+    "Skip",
+    "Transport",
+    "all_pairs",
+    "label",
+    "resolve",
+]

@@ -19,11 +19,17 @@ run the same loops over the same objects.
 
 A transport also says, before anything is created, whether this machine can carry a message size at all
 (``skip_reason``): a size above a queue's kernel limit is skipped with the sysctl that would allow it, never
-clamped or chunked.
+clamped or chunked. Everything else that is specific to a mechanism is declared on its class too, so generic
+code never names a mechanism: the kernel limits that can stop its set-up (``limits``) and what a failed
+set-up means (``explain_failure``), and its place and colours in the report (``place``, ``colours``).
+
+Mechanisms are found through the ``ipcbench.transports`` entry point group (``registry.py``); a module whose
+binding library is missing still imports and says so in ``unavailable()``.
 """
 
 from __future__ import annotations
 
+import importlib
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -136,6 +142,12 @@ class Transport(ABC):
     waits: ClassVar[dict[str | None, str]] = {None: "block"}
     # True only for the test mock, whose clocks are fake: the machine's load cannot touch its figures.
     fake_clocks: ClassVar[bool] = False
+    # Place in tables and figures: DESIGN.md's order (pipes, sockets, shared memory, queues); plugins after.
+    place: ClassVar[int] = 1000
+    # Colour per variant in every figure; a mechanism without one gets a spare colour derived from its label.
+    colours: ClassVar[dict[str | None, str]] = {}
+    # The kernel limits (keys of ``machine.read_limits``) that can stop ``create``: quoted when it fails.
+    limits: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, spec: ChannelSpec) -> None:
         self.spec = spec
@@ -149,6 +161,11 @@ class Transport(ABC):
     @classmethod
     def skip_reason(cls, size: int, limits: dict[str, Any]) -> Skip | None:
         """Why ``size`` cannot be carried with these kernel limits, or None."""
+        return None
+
+    @classmethod
+    def explain_failure(cls, exc: Exception, spec: ChannelSpec) -> str | None:
+        """What a set-up failure most likely means for this mechanism (said after the error), or None."""
         return None
 
     @abstractmethod
@@ -184,6 +201,20 @@ class Transport(ABC):
     def _untrack(self, kind: str, identifier: str) -> None:
         if self._ledger is not None:
             self._ledger.discard(kind, identifier)
+
+
+def optional_import(module: str) -> tuple[Any, ImportError | None]:
+    """(the module, None), or (None, the error) when it cannot be imported: a mechanism whose binding
+    library is missing must still describe itself (list, report colours) and say why it cannot run."""
+    try:
+        return importlib.import_module(module), None
+    except ImportError as exc:
+        return None, exc
+
+
+def missing_binding(module: str, error: ImportError | None) -> str | None:
+    """``unavailable()``'s text for a mechanism whose binding library could not be imported, or None."""
+    return None if error is None else f"cannot import {module}: {error}"
 
 
 def random_name() -> str:

@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ipcbench.ledger import Ledger
 from ipcbench.transports.base import Endpoint, Transport, directions
@@ -19,6 +19,8 @@ class FifoTransport(Transport):
 
     name = "fifo"
     summary = "named pipe (FIFO) per direction, opened by path"
+    place = 20
+    colours: ClassVar[dict[str | None, str]] = {None: "#17becf"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

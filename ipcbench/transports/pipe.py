@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 from ipcbench.ledger import Ledger
 from ipcbench.transports.base import Endpoint, Transport, directions
@@ -25,6 +25,8 @@ class PipeTransport(Transport):
 
     name = "pipe"
     summary = "anonymous pipe, one per direction (kernel copy in and out)"
+    place = 10
+    colours: ClassVar[dict[str | None, str]] = {None: "#1f77b4"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
-
-import posix_ipc
+from typing import Any, ClassVar
 
 from ipcbench.errors import PayloadError
 from ipcbench.ledger import Ledger
 from ipcbench.machine import SYSCTL_OF
-from ipcbench.transports.base import Buffer, Endpoint, Skip, Transport, directions
-from ipcbench.transports.posix_shm import create_posix, unlink_posix
+from ipcbench.transports.base import Buffer, Endpoint, Skip, Transport, directions, missing_binding
+from ipcbench.transports.posix_shm import BINDING_ERROR, create_posix, posix_ipc, unlink_posix
 
 
 class PosixMqTransport(Transport):
@@ -21,6 +19,9 @@ class PosixMqTransport(Transport):
 
     name = "posix-mq"
     summary = "POSIX message queue per direction (mq_send/mq_receive)"
+    place = 80
+    colours: ClassVar[dict[str | None, str]] = {None: "#7f7f7f"}
+    limits = ("mq_queues_max", "rlimit_msgqueue", "mq_msg_max", "mq_msgsize_max")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -29,7 +30,10 @@ class PosixMqTransport(Transport):
 
     @classmethod
     def unavailable(cls) -> str | None:
-        return None if posix_ipc.MESSAGE_QUEUES_SUPPORTED else "this platform has no POSIX message queues"
+        missing = missing_binding("posix_ipc", BINDING_ERROR)
+        if missing is not None or posix_ipc.MESSAGE_QUEUES_SUPPORTED:
+            return missing
+        return "this platform has no POSIX message queues"
 
     @classmethod
     def skip_reason(cls, size: int, limits: dict[str, Any]) -> Skip | None:

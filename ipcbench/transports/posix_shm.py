@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
 from typing import Any, ClassVar
 
-import posix_ipc
-
 from ipcbench.ledger import Ledger
-from ipcbench.transports.base import Endpoint, Transport, create_recorded, random_name
+from ipcbench.transports.base import (
+    ChannelSpec,
+    Endpoint,
+    Transport,
+    create_recorded,
+    missing_binding,
+    optional_import,
+    random_name,
+)
 from ipcbench.transports.shm_ring import ring_endpoint, segment_size
+
+posix_ipc, BINDING_ERROR = optional_import("posix_ipc")
 
 
 def create_posix(ledger: Ledger, kind: str, make: Any, **kwargs: Any) -> Any:
@@ -39,11 +48,24 @@ class PosixShmTransport(Transport):
     variants = ("sem", "spin")
     summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
     waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin"}
+    place = 60
+    colours: ClassVar[dict[str | None, str]] = {"sem": "#e377c2", "spin": "#d62728"}
+    limits = ("dev_shm_free",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._shm: Any = None
         self._sems: list[Any] = []
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return missing_binding("posix_ipc", BINDING_ERROR)
+
+    @classmethod
+    def explain_failure(cls, exc: Exception, spec: ChannelSpec) -> str | None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return f"/dev/shm has too little room: the segment needs {segment_size(spec)} bytes"
+        return None
 
     def create(self, ledger: Ledger) -> None:
         self._ledger = ledger

@@ -12,7 +12,7 @@ import secrets
 import shutil
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ipcbench.ledger import Ledger
 from ipcbench.transports.base import Endpoint, Transport
@@ -94,6 +94,8 @@ class UnixTransport(_SocketTransport):
 
     name = "unix"
     summary = "Unix domain stream socket (socket file in a private folder)"
+    place = 30
+    colours: ClassVar[dict[str | None, str]] = {None: "#ff7f0e"}
     family = socket.AF_UNIX
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -124,6 +126,8 @@ class TcpTransport(_SocketTransport):
 
     name = "tcp"
     summary = "TCP over loopback, TCP_NODELAY"
+    place = 40
+    colours: ClassVar[dict[str | None, str]] = {None: "#8c564b"}
     family = socket.AF_INET
 
     def _bind(self, ledger: Ledger, sock: socket.socket) -> Any:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import sysv_ipc
+from typing import Any, ClassVar
 
 from ipcbench.errors import PayloadError
 from ipcbench.ledger import Ledger
 from ipcbench.machine import SYSCTL_OF
-from ipcbench.transports.base import Buffer, Endpoint, Skip, Transport, directions
-from ipcbench.transports.sysv_shm import create_sysv, remove_sysv
+from ipcbench.transports.base import Buffer, Endpoint, Skip, Transport, directions, missing_binding
+from ipcbench.transports.sysv_shm import BINDING_ERROR, create_sysv, remove_sysv, sysv_ipc
 
 
 class SysvMqTransport(Transport):
@@ -20,10 +18,17 @@ class SysvMqTransport(Transport):
 
     name = "sysv-mq"
     summary = "System V message queue per direction (msgsnd/msgrcv)"
+    place = 70
+    colours: ClassVar[dict[str | None, str]] = {None: "#9467bd"}
+    limits = ("msgmni", "msgmnb", "msgmax")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._queues: list[Any] = []
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return missing_binding("sysv_ipc", BINDING_ERROR)
 
     @classmethod
     def skip_reason(cls, size: int, limits: dict[str, Any]) -> Skip | None:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar
 
-import sysv_ipc
-
 from ipcbench.ledger import Ledger
-from ipcbench.transports.base import Endpoint, Transport, create_recorded, random_key
+from ipcbench.transports.base import (
+    Endpoint,
+    Transport,
+    create_recorded,
+    missing_binding,
+    optional_import,
+    random_key,
+)
 from ipcbench.transports.shm_ring import ring_endpoint, segment_size
+
+sysv_ipc, BINDING_ERROR = optional_import("sysv_ipc")
 
 
 def create_sysv(ledger: Ledger, kind: str, make: Any, **kwargs: Any) -> Any:
@@ -37,11 +44,18 @@ class SysvShmTransport(Transport):
     variants = ("sem", "spin")
     summary = "System V shared memory segment (shmget), ring of slots per direction"
     waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin"}
+    place = 50
+    colours: ClassVar[dict[str | None, str]] = {"sem": "#74c476", "spin": "#006d2c"}
+    limits = ("shmmax", "shmall", "shmmni", "sem")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._segment: Any = None
         self._sems: list[Any] = []
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        return missing_binding("sysv_ipc", BINDING_ERROR)
 
     def create(self, ledger: Ledger) -> None:
         self._ledger = ledger
