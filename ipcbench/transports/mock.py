@@ -48,6 +48,7 @@ class MockTransport(PipeTransport):
     summary = "deterministic mock (pipe with fake clocks), for tests only"
     waits: ClassVar[dict[str | None, str]] = {"fast": "block", "slow": "block"}
     fake_clocks = True
+    place = 1000  # after every real mechanism
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
