@@ -6,7 +6,7 @@ of messages, in pytest-benchmark's pedantic mode:
 * ``setup`` (not timed) creates the kernel objects, forks the peer with ``ipcbench.peer.spawn`` (which
   runs ``ipcbench.workloads``' peer side, pinned to its own CPU, GC off, exactly as ``ipcbench run`` does),
   waits until the peer is ready, and opens the initiator's endpoint in this process;
-* the timed target is the initiator's side of the workload (``ipcbench.workloads.INITIATORS``): the
+* the timed target is the initiator's side of the workload (``Workload.initiator``): the
   warm-up messages and the measured ones, with every round trip also timed into an array;
 * ``teardown`` (not timed) closes the endpoint, removes the kernel objects and collects the peer.
 
@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ipcbench import workloads
 from ipcbench.ledger import Ledger
 from ipcbench.machine import read_limits
 from ipcbench.peer import Child, kill_all, spawn, wait_all
@@ -38,7 +39,7 @@ from ipcbench.plan import placement
 from ipcbench.runner import ring_slots, warmup_for
 from ipcbench.transports import REGISTRY, ChannelSpec, label
 from ipcbench.transports.base import Endpoint, Transport
-from ipcbench.workloads import INITIATORS, Job
+from ipcbench.workloads import Job
 
 KIB, MIB = 1 << 10, 1 << 20
 TIMEOUT_S = 30.0
@@ -97,7 +98,7 @@ class Round:
 
     def run(self) -> dict[str, Any]:
         assert self.endpoint is not None
-        initiator = INITIATORS[self.job.workload]
+        initiator = workloads.get(self.job.workload).initiator
         return initiator(self.endpoint, self.job, self.sync_r, time.perf_counter_ns, time.process_time_ns)
 
     def close(self) -> None:

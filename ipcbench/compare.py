@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import stats
+from ipcbench import stats, workloads
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION, InputError
 from ipcbench.frames import Loaded, newest
 from ipcbench.transports import label
@@ -193,7 +193,7 @@ def scatter_floors(
     half the cells does widen it (the notes print the floor, so a reader can tell).
     """
     floors: dict[tuple[str, str], float | None] = {}
-    for workload in ("pingpong", "stream"):
+    for workload in workloads.WORKLOADS:
         for metric in _metrics_of(workload):
             moves = np.array(
                 [
@@ -211,11 +211,7 @@ def scatter_floors(
 
 
 def _metrics_of(workload: str) -> list[Metric]:
-    return (
-        [METRICS["p50"], METRICS["p99"], METRICS["throughput"]]
-        if workload == "pingpong"
-        else [METRICS["throughput"]]
-    )
+    return [METRICS[name] for name in workloads.get(workload).metrics]
 
 
 # ---- the comparison -----------------------------------------------------------------------------------
@@ -295,15 +291,14 @@ def _reason(cell: dict[str, Any]) -> str:
 
 
 def gates(metric: str, workload: str, settings: Settings) -> bool:
-    """Pingpong cells are gated on latency, stream cells on throughput: a pingpong cell's throughput is one
-    over its mean round trip, a noisier view of what p50 already says."""
-    return metric in settings.gate_metrics and (workload == "stream") == (metric == "throughput")
+    """Whether ``metric`` can fail the gate for a cell of ``workload`` (chosen in ``settings`` and one of
+    the workload's ``gate_metrics``: pingpong cells on latency, stream cells on throughput)."""
+    return metric in settings.gate_metrics and metric in workloads.get(workload).gate_metrics
 
 
 def gate_text(settings: Settings) -> str:
     """``pingpong p50, stream throughput``: what can fail the gate, per workload."""
-    parts = [f"pingpong {m}" for m in settings.gate_metrics if gates(m, "pingpong", settings)]
-    parts += [f"stream {m}" for m in settings.gate_metrics if gates(m, "stream", settings)]
+    parts = [f"{w} {m}" for w in workloads.WORKLOADS for m in settings.gate_metrics if gates(m, w, settings)]
     return ", ".join(parts) or "nothing"
 
 

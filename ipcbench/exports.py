@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ipcbench import workloads
 from ipcbench.errors import InputError
 from ipcbench.frames import newest
 from ipcbench.transports import label
@@ -69,7 +70,8 @@ def github_action_benchmark(document: dict[str, Any], metric: str) -> list[dict[
     entries: list[dict[str, Any]] = []
     for cell in measured(document):
         extra = _context(document, cell)
-        if metric == "latency" and cell["workload"] == "pingpong" and cell.get("latency_ns"):
+        workload = workloads.get(cell["workload"])
+        if metric == "latency" and workload.latency and cell.get("latency_ns"):
             latency = cell["latency_ns"]
             for key, shown in PERCENTILES:
                 interval = latency.get("ci95_p50") if key == "p50" else None
@@ -79,7 +81,7 @@ def github_action_benchmark(document: dict[str, Any], metric: str) -> list[dict[
                         f"{cell_name(cell)} {shown}", "ns", float(latency[key]), interval, f"{note}\n{extra}"
                     )
                 )
-        elif metric == "throughput" and cell["workload"] == "stream":
+        elif metric == "throughput" and workload.headline == "bytes_per_s":
             throughput = cell["throughput"]
             interval = throughput.get("ci95_bytes_per_s")
             scaled = [bound / 1e6 for bound in interval] if interval else None
@@ -111,7 +113,7 @@ def bencher(document: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
     for cell in measured(document):
         measures: dict[str, dict[str, float]] = {}
         latency = cell.get("latency_ns")
-        if cell["workload"] == "pingpong" and latency:
+        if workloads.get(cell["workload"]).latency and latency:
             measures["latency"] = _metric(latency["p50"], latency.get("ci95_p50"))
             measures["latency-p99"] = _metric(latency["p99"], None)
             measures["latency-p999"] = _metric(latency["p999"], None)

@@ -18,7 +18,7 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from ipcbench import compare
+from ipcbench import compare, workloads
 from ipcbench.frames import Loaded, collect
 from ipcbench.transports import label
 from ipcbench.units import format_ns, format_rate, format_size
@@ -54,13 +54,11 @@ class Line:
 
 
 def headline(cell: dict[str, Any]) -> float:
-    if cell["workload"] == "pingpong" and cell.get("latency_ns"):
-        return float(cell["latency_ns"]["p50"])
-    return float(cell["throughput"]["bytes_per_s"])
+    return workloads.get(cell["workload"]).headline_value(cell)
 
 
 def format_value(workload: str, value: float) -> str:
-    return format_ns(value) if workload == "pingpong" else format_rate(value)
+    return format_ns(value) if workloads.get(workload).latency else format_rate(value)
 
 
 def build(loaded: list[Loaded], settings: compare.Settings) -> list[Line]:
@@ -207,7 +205,7 @@ def as_json(lines: list[Line]) -> list[dict[str, Any]]:
             "variant": line.key[1],
             "workload": line.key[2],
             "size": line.key[3],
-            "metric": "p50_ns" if line.key[2] == "pingpong" else "bytes_per_s",
+            "metric": workloads.get(line.key[2]).headline,
             "points": [
                 {
                     "file": str(p.file),

@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ipcbench import workloads
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault, FaultySender
 from ipcbench.transports.base import Transport
-from ipcbench.workloads import INITIATORS, PEERS, Job
+from ipcbench.workloads import Job
 
 PR_SET_PDEATHSIG = 1
 
@@ -76,13 +77,14 @@ def _child_main(
         endpoint = FaultySender(endpoint, fault)  # type: ignore[assignment]
     clock = getattr(transport, "clock", None) or time.perf_counter_ns
     cpu_clock = getattr(transport, "cpu_clock", None) or time.process_time_ns
+    workload = workloads.get(job.workload)
     try:
         if role == "initiator":
             os.close(sync_w)
-            report = INITIATORS[job.workload](endpoint, job, sync_r, clock, cpu_clock)
+            report = workload.initiator(endpoint, job, sync_r, clock, cpu_clock)
         else:
             os.close(sync_r)
-            report = PEERS[job.workload](endpoint, job, sync_w, cpu_clock)
+            report = workload.peer(endpoint, job, sync_w, cpu_clock)
     finally:
         endpoint.close()
     return {**report, "cpu": current_cpu()}

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import __version__, machine, stats, store
+from ipcbench import __version__, machine, stats, store, workloads
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault
 from ipcbench.ledger import Ledger, clean
@@ -199,7 +199,7 @@ class Runner:
     def measure_run(self, cell: Cell, count: int, warmup: int) -> dict[str, Any]:
         """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
         same_core = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
-        lockstep = cell.workload == "pingpong"
+        lockstep = workloads.get(cell.workload).lockstep
         slots = 1 if lockstep else ring_slots(cell.size)
         spec = ChannelSpec(cell.size, cell.variant, slots, same_core, lockstep)
         transport = self.registry[cell.transport](spec)
@@ -264,7 +264,7 @@ def run_record(
         "cpus": {"initiator": initiator.get("cpu"), "peer": peer.get("cpu")},
         "params": params,
     }
-    if cell.workload == "pingpong":
+    if workloads.get(cell.workload).latency:
         samples = np.frombuffer(initiator["samples"], dtype=np.int64)
         record["_samples"] = samples
         record["p50_ns"], record["p99_ns"] = (float(v) for v in np.percentile(samples, [50, 99]))
@@ -294,13 +294,12 @@ def summarise(
         "histogram": None,
         "params": runs[0]["params"],
     }
-    stability_basis = rates
-    if cell.workload == "pingpong":
+    workload = workloads.get(cell.workload)
+    if workload.latency:
         samples = np.concatenate([run.pop("_samples") for run in runs])
-        run_p50s = [run["p50_ns"] for run in runs]
-        summary["latency_ns"] = stats.latency_summary(samples, run_p50s)
+        summary["latency_ns"] = stats.latency_summary(samples, [run["p50_ns"] for run in runs])
         summary["histogram"] = stats.encode_histogram(samples)
-        stability_basis = run_p50s
+    stability_basis = [run[workload.headline] for run in runs]
     for run in runs:
         run.pop("params", None)
     cv = stats.coefficient_of_variation(stability_basis)
@@ -317,7 +316,7 @@ def harness_overhead(iterations: int = 20_000) -> dict[str, float]:
     the clock read pair, and the pingpong loop over a do-nothing endpoint (call and check overhead)."""
     from ipcbench.payload import Payload
     from ipcbench.transports.base import Endpoint
-    from ipcbench.workloads import _pingpong
+    from ipcbench.workloads.pingpong import round_trips
 
     clock = time.perf_counter_ns
     start = clock()
@@ -336,5 +335,5 @@ def harness_overhead(iterations: int = 20_000) -> dict[str, float]:
 
     endpoint = Endpoint(send, recv_into, lambda: None, {})
     samples = np.zeros(iterations, dtype=np.int64)
-    _pingpong(endpoint, payload, received, 0, iterations, samples, clock)  # type: ignore[arg-type]
+    round_trips(endpoint, payload, received, 0, iterations, samples, clock)  # type: ignore[arg-type]
     return {"timer_ns": timer_ns, "loop_p50_ns": float(np.median(samples))}

@@ -14,14 +14,16 @@ from typing import Any
 
 import numpy as np
 
+from ipcbench import workloads
+
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p99": 99.0, "p999": 99.9}
 # HdrHistogram range and precision: 1 ns to 1000 s, three significant figures.
 HDR_LOWEST, HDR_HIGHEST, HDR_DIGITS = 1, 10**12, 3
 # The unstable rule: a cell is flagged ``unstable`` (with ``unstable_reason``) when any of these holds.
 #
 # 1. Its runs disagree: the coefficient of variation of the per-run figure (p50 round trip for pingpong,
-#    bytes/s for stream) exceeds UNSTABLE_CV for its workload. The cell's figures pool or average the runs,
-#    so one run far off moves them, and a compare that sees such a cell would judge noise.
+#    bytes/s for stream) exceeds its workload's ``unstable_cv`` (0.25 and 0.5). The cell's figures pool or
+#    average the runs, so one run far off moves them, and a compare that sees such a cell would judge noise.
 #    Calibration (2-core VM shared with other busy jobs, 13 quick runs of every mechanism, 3 runs per cell,
 #    784 cells): the cv of pingpong p50s had median 0.07, p75 0.18, p90 0.60 (bimodal: tight, or blown by
 #    a preemption); of stream throughput median 0.29, p75 0.52, p90 0.95: a 20 ms burst of messages is at
@@ -37,7 +39,6 @@ HDR_LOWEST, HDR_HIGHEST, HDR_DIGITS = 1, 10**12, 3
 #    CPUs always do.
 # Reasons 2 and 3 need no disagreement between runs: a cell measured throughout under contention can be
 # consistently wrong. The mock transport's clocks are fake, so the load is no evidence against its figures.
-UNSTABLE_CV = {"pingpong": 0.25, "stream": 0.5}
 LOAD_CHANGE_PRESSURE = 0.5
 BUSY_PRESSURE = 0.9
 BUSY_SHARE = 0.5
@@ -90,7 +91,7 @@ def instability(
     load over each (both from ``machine.LoadMeter``), ``cpus`` the number of CPUs the run may use."""
     reasons = []
     cv = coefficient_of_variation(values)
-    bound = UNSTABLE_CV.get(workload, max(UNSTABLE_CV.values()))
+    bound = workloads.get(workload).unstable_cv
     if cv is not None and cv > bound:
         reasons.append(f"runs disagree: cv {cv:.2f} > {bound}")
     pressures = [load["cpu_pressure"] for load in run_loads if load and load.get("cpu_pressure") is not None]

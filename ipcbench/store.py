@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
+from ipcbench import workloads
 from ipcbench.errors import InputError, ResultFileError
 
 # Schema history:
@@ -371,8 +372,8 @@ def _validate_cell(check: _Check, value: Any, at: str) -> None:
     check.string(check.key(cell, "transport", at), f"{at}.transport")
     check.string(check.key(cell, "variant", at), f"{at}.variant", nullable=True)
     workload = check.key(cell, "workload", at)
-    if workload not in ("pingpong", "stream"):
-        check.fail(f"{at}.workload", "expected 'pingpong' or 'stream'")
+    if workload not in workloads.WORKLOADS:
+        check.fail(f"{at}.workload", f"expected {' or '.join(map(repr, workloads.WORKLOADS))}")
     size = check.key(cell, "size", at)
     check.whole(size, f"{at}.size", minimum=1)
     status = check.key(cell, "status", at)
@@ -421,9 +422,8 @@ def _validate_run(check: _Check, value: Any, at: str, workload: str) -> None:
     check.whole(check.key(run, "messages", at), f"{at}.messages", minimum=1)
     for name in ("elapsed_ns", "bytes_per_s", "msgs_per_s"):
         check.number(check.key(run, name, at), f"{at}.{name}")
-    if workload == "pingpong":
-        for name in ("p50_ns", "p99_ns"):
-            check.number(check.key(run, name, at), f"{at}.{name}")
+    for name in workloads.get(workload).run_fields:
+        check.number(check.key(run, name, at), f"{at}.{name}")
     check.figures(run.get("cpu_ns_per_msg"), f"{at}.cpu_ns_per_msg")
     check.figures(run.get("load"), f"{at}.load")
     cpus = check.obj(run.get("cpus"), f"{at}.cpus", nullable=True)

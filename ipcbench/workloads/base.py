@@ -1,0 +1,124 @@
+"""What every workload is: a class declaring its loops, its metrics and the fields its cells carry.
+
+A workload runs in two forked processes: the *initiator* and the *peer*. A side pipe (``sync``), separate
+from the mechanism and identical for all of them, carries the start barrier and the stream's
+acknowledgements, so no mechanism pays for a control message the others do not. Generic code (runner,
+store, stats, compare, history, exports) asks the workload instead of comparing names.
+
+The workloads themselves live one per module beside this one (``pingpong.py``, ``stream.py``) and are
+listed in ``__init__.py``.
+
+Each side runs ``warmup`` messages first (not measured) and reports the CPU time it spent on the measured
+messages (``CLOCK_PROCESS_CPUTIME_ID``, with the user/system split from ``getrusage``).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ipcbench.errors import PayloadError, PeerError
+from ipcbench.payload import SEQ
+from ipcbench.transports.base import Endpoint
+
+Clock = Callable[[], int]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What both sides of one run must agree on."""
+
+    workload: str
+    size: int
+    warmup: int
+    count: int
+    seed: int
+    verify_every: int = 1
+
+
+class CpuMeter:
+    """CPU time of this process over an interval: total (precise) and the user/system split (rusage)."""
+
+    def __init__(self, clock: Clock = time.process_time_ns) -> None:
+        self._clock = clock
+        self._start = clock()
+        self._usage = resource.getrusage(resource.RUSAGE_SELF)
+
+    def stop(self) -> dict[str, int]:
+        total = self._clock() - self._start
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "cpu_ns": total,
+            "cpu_user_ns": int((usage.ru_utime - self._usage.ru_utime) * 1e9),
+            "cpu_sys_ns": int((usage.ru_stime - self._usage.ru_stime) * 1e9),
+        }
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise PeerError("the other side of the run went away (sync pipe closed)")
+        data += chunk
+    return data
+
+
+def signal_ready(sync_w: int) -> None:
+    os.write(sync_w, b"R")
+
+
+def wait_ready(sync_r: int) -> None:
+    _read_exact(sync_r, 1)
+
+
+def ack(sync_w: int, seq: int) -> None:
+    os.write(sync_w, SEQ.pack(seq))
+
+
+def wait_ack(sync_r: int, seq: int) -> None:
+    got = SEQ.unpack(_read_exact(sync_r, SEQ.size))[0]
+    if got != seq:
+        raise PayloadError(f"the receiver acknowledged message {got}, expected {seq}")
+
+
+class Workload(ABC):
+    """One way of exercising a channel, run unchanged over every transport; what generic code needs to
+    know about it is declared here instead of being found by comparing names."""
+
+    name: ClassVar[str]
+    # At most one message in flight, and every reply implies the request was consumed: the channel gets one
+    # slot per direction and may drop its flow control (``ChannelSpec.lockstep``).
+    lockstep: ClassVar[bool] = False
+    # Its cells carry a latency summary and histogram (``latency_ns``, ``histogram``; null otherwise) ...
+    latency: ClassVar[bool] = False
+    # ... and its runs these per-run figures beyond the ones every run has (messages, elapsed, rates, CPU).
+    run_fields: ClassVar[tuple[str, ...]] = ()
+    # The figures ``compare`` measures for its cells (``compare.METRICS``) and those that may fail the gate.
+    metrics: ClassVar[tuple[str, ...]] = ("throughput",)
+    gate_metrics: ClassVar[tuple[str, ...]] = ("throughput",)
+    # The per-run figure that stands for a run (``stats.instability`` judges its spread; history, exports
+    # and compare's noise floor follow it) ...
+    headline: ClassVar[str] = "bytes_per_s"
+    # ... and the coefficient of variation of it across runs above which the runs disagree.
+    unstable_cv: ClassVar[float]
+
+    @abstractmethod
+    def initiator(
+        self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
+    ) -> dict[str, Any]:
+        """The side that starts each exchange and keeps the time; returns its report (``elapsed_ns``,
+        CPU times, and ``samples`` for a latency workload)."""
+
+    @abstractmethod
+    def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        """The other side; returns its CPU times."""
+
+    def headline_value(self, cell: dict[str, Any]) -> float:
+        """The one figure of a measured cell that history and exports follow."""
+        return float(cell["throughput"]["bytes_per_s"])

@@ -1,0 +1,62 @@
+"""``stream``: throughput, as many messages in flight as the mechanism accepts.
+
+The initiator sends ``count`` messages back to back, using whatever pipelining the mechanism has (buffers,
+queue depth, ring slots); the peer receives each into its own buffer and checks its sequence numbers and
+full content (every message by default; ``verify_every`` can thin the full comparison), then acknowledges
+the last one on the sync pipe. Throughput is measured by the initiator from its first send to the ack.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ipcbench.payload import Payload
+from ipcbench.transports.base import Endpoint
+from ipcbench.workloads.base import Clock, CpuMeter, Job, Workload, ack, signal_ready, wait_ack, wait_ready
+
+
+class Stream(Workload):
+    """Throughput: bytes/s and messages/s over the whole transfer, per run."""
+
+    name = "stream"
+    unstable_cv: ClassVar[float] = 0.5
+
+    def initiator(
+        self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
+    ) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        send, message = ep.send, payload.message
+        wait_ready(sync_r)
+        for seq in range(job.warmup):
+            send(message(seq))
+        wait_ack(sync_r, job.warmup - 1)
+        meter = CpuMeter(cpu_clock)
+        start = clock()
+        for seq in range(job.warmup, job.warmup + job.count):
+            send(message(seq))
+        wait_ack(sync_r, job.warmup + job.count - 1)
+        elapsed = clock() - start
+        return {"elapsed_ns": elapsed, **meter.stop()}
+
+    def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        received = bytearray(job.size)
+        signal_ready(sync_w)
+        _receive(ep, payload, received, 0, job.warmup, job.verify_every)
+        ack(sync_w, job.warmup - 1)
+        meter = CpuMeter(cpu_clock)
+        _receive(ep, payload, received, job.warmup, job.count, job.verify_every)
+        usage = meter.stop()
+        ack(sync_w, job.warmup + job.count - 1)
+        return usage
+
+
+def _receive(ep: Endpoint, payload: Payload, received: bytearray, first: int, count: int, every: int) -> None:
+    recv_into, verify, verify_seq = ep.recv_into, payload.verify, payload.verify_seq
+    last = first + count - 1
+    for seq in range(first, first + count):
+        recv_into(received)
+        if seq % every == 0 or seq == last:
+            verify(seq, received)
+        else:
+            verify_seq(seq, received)
