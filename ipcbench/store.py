@@ -208,16 +208,6 @@ def find_results(paths: list[Path]) -> list[Path]:
     return found
 
 
-def newest(path: Path) -> Path:
-    """A file stands for itself; a folder for the newest result file in it (by the created time)."""
-    if not path.is_dir():
-        return path
-    files = find_results([path])
-    if not files:
-        raise ResultFileError(f"{path}: no result files in this folder")
-    return max(files, key=lambda p: (load(p)["created"], p.name))
-
-
 # ---- validation -------------------------------------------------------------------------------------
 
 

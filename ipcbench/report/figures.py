@@ -31,7 +31,7 @@ from ipcbench.report.plotting import (
     size_axis,
     to_svg,
 )
-from ipcbench.report.ratios import Comparison, times
+from ipcbench.report.ratios import Speedup, times
 from ipcbench.report.runs import Run, cores_busy, size_text
 
 # Percentiles drawn in the distribution figure, on a "nines" axis (50, 90, 99, 99.9, ...).
@@ -186,7 +186,7 @@ def _distribution_panel(axes: Axes, run: Run, size: int) -> None:
 
 
 def speedup_heatmap(
-    comparisons: dict[str, dict[tuple[str, int], Comparison]], labels: list[str], sizes: list[int]
+    comparisons: dict[str, dict[tuple[str, int], Speedup]], labels: list[str], sizes: list[int]
 ) -> str | None:
     """Speed-up over a pipe, mechanism by size: green faster, red slower, grey no significant difference."""
     if not labels or not sizes:
@@ -206,7 +206,7 @@ def speedup_heatmap(
 
 
 def _heatmap_panel(
-    axes: Axes, comparisons: dict[tuple[str, int], Comparison], labels: list[str], sizes: list[int]
+    axes: Axes, comparisons: dict[tuple[str, int], Speedup], labels: list[str], sizes: list[int]
 ) -> AxesImage:
     grid = np.full((len(labels), len(sizes)), np.nan)
     for (label, size), comparison in comparisons.items():
@@ -224,7 +224,7 @@ def _heatmap_panel(
     return image
 
 
-def _heatmap_text(axes: Axes, row: int, column: int, comparison: Comparison) -> None:
+def _heatmap_text(axes: Axes, row: int, column: int, comparison: Speedup) -> None:
     significant = comparison.outcome in ("faster", "slower")
     # Out of the layout: they sit inside the axes, and measuring each one makes the layout slow.
     if not significant:

@@ -1,6 +1,6 @@
 """A speed-up of one cell over another, with its 95% interval: the unit of evidence of the report.
 
-A ``Comparison`` is the ratio of the medians of two sets of per-run figures (round trip: each run's p50;
+A ``Speedup`` is the ratio of the medians of two sets of per-run figures (round trip: each run's p50;
 stream: each run's bytes/s or messages/s), with a percentile-bootstrap interval from ``stats.ratio_ci``.
 It is oriented so that above 1 always means "the subject is faster". An interval containing 1 is "no
 significant difference", whatever the point estimate says; a single run gives no interval at all.
@@ -30,7 +30,7 @@ def times(value: float) -> str:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Speedup:
     """How much faster ``subject`` is than ``baseline`` on one metric at one size."""
 
     subject: str
@@ -85,7 +85,7 @@ class Comparison:
         return f"{text} [{times(bounds[0])}x, {times(bounds[1])}x]"
 
 
-def compare(run: Run, subject: str, baseline: str, metric: str, size: int) -> Comparison | None:
+def compare(run: Run, subject: str, baseline: str, metric: str, size: int) -> Speedup | None:
     """The speed-up of ``subject`` over ``baseline``, or None unless both cells were measured."""
     mine, theirs = run.values(subject, metric, size), run.values(baseline, metric, size)
     if mine is None or theirs is None:
@@ -95,10 +95,10 @@ def compare(run: Run, subject: str, baseline: str, metric: str, size: int) -> Co
 
 def comparison_of(
     subject: str, baseline: str, metric: str, size: int, mine: list[float], theirs: list[float]
-) -> Comparison:
-    """A ``Comparison`` from two sets of per-run figures (of one run's cells, or of two runs' cells)."""
+) -> Speedup:
+    """A ``Speedup`` from two sets of per-run figures (of one run's cells, or of two runs' cells)."""
     if metric in LOWER_IS_BETTER:
         speedup, ci = stats.ratio_ci(theirs, mine)
     else:
         speedup, ci = stats.ratio_ci(mine, theirs)
-    return Comparison(subject, baseline, metric, size, speedup, None if ci is None else (ci[0], ci[1]))
+    return Speedup(subject, baseline, metric, size, speedup, None if ci is None else (ci[0], ci[1]))

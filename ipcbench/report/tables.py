@@ -1,7 +1,7 @@
 """The report's tables, as rows of ready-to-print strings: the template only lays them out.
 
 Each function takes a loaded ``Run`` (or several) and returns small frozen rows. Ratios are
-``verdicts.Comparison`` objects turned into a ``Ratio`` cell with a CSS class, so "faster", "slower" and
+``verdicts.Speedup`` objects turned into a ``Ratio`` cell with a CSS class, so "faster", "slower" and
 "no significant difference" look the same in every table.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipcbench.report import style
-from ipcbench.report.ratios import Comparison, compare, comparison_of, times
+from ipcbench.report.ratios import Speedup, compare, comparison_of, times
 from ipcbench.report.runs import METRICS, Run, cores_busy, cpu_per_message, size_text
 from ipcbench.units import format_ns, format_rate
 
@@ -37,7 +37,7 @@ _NONE = Ratio(MISSING, "", "none")
 _SELF = Ratio("baseline", "", "none")
 
 
-def ratio_cell(comparison: Comparison | None) -> Ratio:
+def ratio_cell(comparison: Speedup | None) -> Ratio:
     if comparison is None:
         return _NONE
     interval = "" if comparison.ci is None else f"[{times(comparison.ci[0])}, {times(comparison.ci[1])}]"
@@ -57,9 +57,9 @@ def ratio_cell(comparison: Comparison | None) -> Ratio:
 # ---- relative speed -------------------------------------------------------------------------------------
 
 
-def relative_speed(run: Run) -> dict[str, dict[tuple[str, int], Comparison]]:
+def relative_speed(run: Run) -> dict[str, dict[tuple[str, int], Speedup]]:
     """Every mechanism against a pipe at every size: round-trip latency and stream throughput."""
-    result: dict[str, dict[tuple[str, int], Comparison]] = {}
+    result: dict[str, dict[tuple[str, int], Speedup]] = {}
     for metric in ("latency", "throughput"):
         workload = METRICS[metric][0]
         found = {
@@ -86,7 +86,7 @@ class SpeedRow:
 
 
 def speed_tables(
-    run: Run, speed: dict[str, dict[tuple[str, int], Comparison]]
+    run: Run, speed: dict[str, dict[tuple[str, int], Speedup]]
 ) -> list[tuple[str, list[SpeedRow]]]:
     """One table per size: each mechanism's figures and its speed-up over a pipe."""
     tables = []
@@ -97,7 +97,7 @@ def speed_tables(
 
 
 def _speed_row(
-    run: Run, speed: dict[str, dict[tuple[str, int], Comparison]], label: str, size: int
+    run: Run, speed: dict[str, dict[tuple[str, int], Speedup]], label: str, size: int
 ) -> SpeedRow | None:
     pingpong, stream = run.cell(label, "pingpong", size), run.cell(label, "stream", size)
     if pingpong is None and stream is None:
@@ -296,7 +296,7 @@ def cross_rows(base: Run, others: list[Run]) -> list[CrossRow]:
     return rows
 
 
-def _between(base: Run, other: Run, label: str, metric: str, size: int) -> Comparison | None:
+def _between(base: Run, other: Run, label: str, metric: str, size: int) -> Speedup | None:
     mine, theirs = other.values(label, metric, size), base.values(label, metric, size)
     if mine is None or theirs is None:
         return None

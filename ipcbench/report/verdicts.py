@@ -1,7 +1,7 @@
 """Verdicts on the four claims of DESIGN.md, computed from one run's stored figures and nothing else.
 
 Pure functions: a ``Run`` in, ``Verdict`` objects out, no I/O and no plotting, so every rule is testable on
-hand-made documents. The building block is a ``ratios.Comparison``: a speed-up of one mechanism over
+hand-made documents. The building block is a ``ratios.Speedup``: a speed-up of one mechanism over
 another at one size, with its 95% interval; one whose interval contains 1 is "no significant difference".
 
 Each claim is broken into ``Finding``s (one mechanism, or pair, at one size) that hold or not; the verdict
@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ipcbench.report.ratios import LOWER_IS_BETTER, Comparison, compare, times
+from ipcbench.report.ratios import LOWER_IS_BETTER, Speedup, compare, times
 from ipcbench.report.runs import Run, cores_busy, cpu_per_message, size_text
 from ipcbench.report.style import is_shared_memory, ordered, rank
 from ipcbench.units import format_ns
@@ -52,7 +52,7 @@ class Finding:
     subject: str
     size: int
     holds: bool | None  # None: cannot tell (a single run, no interval)
-    evidence: tuple[Comparison, ...]
+    evidence: tuple[Speedup, ...]
     note: str = ""
 
 

@@ -6,7 +6,7 @@ import pytest
 from report_docs import around, document, full_run, pingpong, run_of, stream
 
 from ipcbench.report import verdicts as v
-from ipcbench.report.ratios import Comparison, compare
+from ipcbench.report.ratios import Speedup, compare
 
 
 def by_claim(doc: dict) -> dict[int, v.Verdict]:
@@ -29,7 +29,7 @@ def test_ten_times_faster_reads_as_a_ratio_with_its_interval() -> None:
 
 
 def test_slower_is_said_as_higher_with_the_interval_turned_round() -> None:
-    comparison = Comparison("posix-shm/sem", "pipe", "latency", 64, 0.5, (0.4, 0.625))
+    comparison = Speedup("posix-shm/sem", "pipe", "latency", 64, 0.5, (0.4, 0.625))
     assert comparison.outcome == "slower"
     assert (
         comparison.sentence() == "posix-shm/sem round trip at 64 B is 2.00x higher than pipe [1.60x, 2.50x]"
