@@ -97,6 +97,7 @@ def run_command(args: argparse.Namespace) -> int:
         machine_name=args.machine_name,
         verify_every=args.verify_every,
         registry=args.registry,
+        fault=args.fault,
     )
     with RunProgress(quiet=args.quiet) as progress:
         runner = Runner(options, progress, args.registry)
@@ -224,12 +225,16 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None, registry: Registry | None = None) -> int:
-    """The ``ipcbench`` command; ``registry`` replaces the installed mechanisms (tests pass the mock)."""
+def main(
+    argv: Sequence[str] | None = None, registry: Registry | None = None, fault: str | None = None
+) -> int:
+    """The ``ipcbench`` command. Tests plug their seams in here: ``registry`` replaces the installed
+    mechanisms (with the mock added), ``fault`` injects a fault into every run (``faults.py``)."""
     signal.signal(signal.SIGTERM, _terminate)
     try:
         args = build_parser().parse_args(argv)
         args.registry = registry if registry is not None else _installed()
+        args.fault = fault
         return int(args.function(args))
     except InputError as exc:
         print(f"ipcbench: error: {exc}", file=sys.stderr)

@@ -1,8 +1,9 @@
 """Test-only fault injection: wrappers that make a sender misbehave, so tests can prove the checks work.
 
 A fault is described as ``KIND@SEQ:ROLE`` (for example ``corrupt@5:peer``) and reaches the peer processes
-through the ``IPCBENCH_INJECT_FAULT`` environment variable or ``RunOptions.fault``. The payload checks are
-never weakened: the fault happens on the wire, the unchanged receiver must catch it.
+as an argument: ``RunOptions.fault``, or ``cli.main(argv, fault=...)`` from a test's launcher; no product
+code reads it from the environment. The payload checks are never weakened: the fault happens on the wire,
+the unchanged receiver must catch it.
 
 Kinds: ``corrupt`` (flip one byte in the body), ``drop`` (skip the message), ``duplicate`` (send it twice),
 ``reorder`` (send SEQ+1 before SEQ), ``hang`` (stop forever before sending), ``crash`` (exit at once),

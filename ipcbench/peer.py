@@ -75,8 +75,7 @@ def _child_main(
     endpoint = transport.open(role)
     if fault is not None and fault.role == role:
         endpoint = FaultySender(endpoint, fault)  # type: ignore[assignment]
-    clock = getattr(transport, "clock", None) or time.perf_counter_ns
-    cpu_clock = getattr(transport, "cpu_clock", None) or time.process_time_ns
+    clock, cpu_clock = endpoint.clock, endpoint.cpu_clock
     workload = workloads.get(job.workload)
     try:
         if role == "initiator":

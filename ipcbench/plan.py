@@ -8,7 +8,7 @@ happened to run last.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ipcbench.errors import InputError
@@ -83,7 +83,7 @@ class RunOptions:
     min_messages: int = 10
     max_messages: int = 200_000
     verify_every: int = 1
-    fault: str | None = field(default_factory=lambda: os.environ.get("IPCBENCH_INJECT_FAULT"))
+    fault: str | None = None  # test-only fault injection (``faults.py``), KIND@SEQ:ROLE
 
 
 def build_options(

@@ -19,7 +19,6 @@ import pytest
 _STATE = tempfile.mkdtemp(prefix="ipcbench-test-state-")
 os.chmod(_STATE, 0o700)
 os.environ["IPCBENCH_STATE_DIR"] = _STATE
-os.environ["IPCBENCH_ENABLE_MOCK"] = "1"
 os.environ.pop("IPCBENCH_INJECT_FAULT", None)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,9 +63,10 @@ def state_dir() -> Path:
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m ipcbench ARGS`` in a subprocess and capture its output."""
+    """Run ``ipcbench ARGS`` in a subprocess (through ``tests.launcher``: with the mock, and the fault
+    named by ``IPCBENCH_INJECT_FAULT`` in ``env``) and capture its output."""
     return subprocess.run(
-        [sys.executable, "-m", "ipcbench", *args],
+        [sys.executable, "-m", "tests.launcher", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

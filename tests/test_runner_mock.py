@@ -13,6 +13,7 @@ from ipcbench.plan import build_options
 from ipcbench.runner import Runner
 from ipcbench.stats import histogram_percentiles
 from ipcbench.transports.mock import base_latency_ns
+from tests.seams import MOCK_REGISTRY
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +27,9 @@ def mock_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
         output=tmp_path_factory.mktemp("results"),
         machine_name="mockbox",
         label="unit",
+        registry=MOCK_REGISTRY,
     )
-    return Runner(options).run()
+    return Runner(options, registry=MOCK_REGISTRY).run()
 
 
 def cell(document: dict, variant: str, workload: str, size: int) -> dict:

@@ -8,25 +8,12 @@ library makes that mechanism unavailable and nothing else.
 
 from __future__ import annotations
 
-import os
-from importlib import import_module
-
 from ipcbench.errors import InputError
 from ipcbench.transports.base import ChannelSpec, Endpoint, Skip, Transport
-from ipcbench.transports.registry import Registry, Source, entry_point_sources, label
+from ipcbench.transports.registry import Registry, entry_point_sources, label
 
-
-def _sources() -> list[Source]:
-    found = entry_point_sources()
-    if os.environ.get("IPCBENCH_ENABLE_MOCK") == "1":
-        mock = Source(
-            "mock", lambda: import_module("ipcbench.transports.mock").MockTransport, "the test mock"
-        )
-        found.append(mock)
-    return found
-
-
-REGISTRY = Registry(_sources)
+# The mechanisms of this installation; tests add the mock with ``REGISTRY.including(MockTransport)``.
+REGISTRY = Registry(entry_point_sources)
 
 
 def all_pairs(registry: Registry = REGISTRY) -> list[tuple[str, str | None]]:

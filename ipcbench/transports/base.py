@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,7 +98,12 @@ class Endpoint:
     faster than bound methods reading ``self``). ``exchange`` and ``echo`` are the two halves of a round
     trip, composed from them by default; a mechanism whose round trip costs about a microsecond fuses
     them, so the harness adds no Python call between the halves that a hand-written loop would not make.
+    ``clock`` (nanoseconds, monotonic) and ``cpu_clock`` (this process's CPU nanoseconds) are what the
+    workloads time with: the real clocks, unless a test's endpoint brings fake ones.
     """
+
+    clock: Callable[[], int] = staticmethod(time.perf_counter_ns)
+    cpu_clock: Callable[[], int] = staticmethod(time.process_time_ns)
 
     def __init__(
         self,

@@ -3,17 +3,17 @@ compare), never for testing a transport.
 
 Messages really travel (over a pipe, so the workloads, payload checks and process handling run for real),
 but the clocks are fake: every read of the wall clock advances by a fixed, size-dependent step, and the CPU
-clock by a fixed step, so the figures in the result file are exact and repeatable. Enabled only when
-``IPCBENCH_ENABLE_MOCK=1``; ``IPCBENCH_MOCK_SCALE`` (default 1.0) multiplies every latency, so a test can
-make a "20% slower" run through the whole pipeline.
+clock by a fixed step, so the figures in the result file are exact and repeatable. It is no installed
+mechanism: a test passes it in, ``Runner(options, registry=REGISTRY.including(MockTransport))``;
+``MockTransport.scaled(1.2)`` multiplies every latency, so a test can make a "20% slower" run through the
+whole pipeline.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
-from ipcbench.transports.base import Skip
+from ipcbench.transports.base import Endpoint, Skip
 from ipcbench.transports.pipe import PipeTransport
 
 MOCK_LIMIT = 1 << 20
@@ -22,8 +22,7 @@ MOCK_LIMIT = 1 << 20
 _PATTERN = [1] * 196 + [2, 2, 10, 10]
 
 
-def base_latency_ns(size: int) -> int:
-    scale = float(os.environ.get("IPCBENCH_MOCK_SCALE", "1.0"))
+def base_latency_ns(size: int, scale: float = 1.0) -> int:
     return int((1000 + size // 10) * scale)
 
 
@@ -50,11 +49,20 @@ class MockTransport(PipeTransport):
     fake_clocks = True
     place = 1000  # after every real mechanism
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    scale: ClassVar[float] = 1.0  # multiplies every latency
+
+    @classmethod
+    def scaled(cls, scale: float) -> type[MockTransport]:
+        """The mock with every latency multiplied by ``scale``."""
+        return type(cls.__name__, (cls,), {"scale": scale})
+
+    def open(self, role: str) -> Endpoint:
+        """The pipe's endpoint with fake clocks, which start afresh in each process."""
+        endpoint = super().open(role)
         factor = 2 if self.spec.variant == "slow" else 1
-        self.clock = _FakeClock(base_latency_ns(self.spec.size) * factor, _PATTERN)
-        self.cpu_clock = _FakeClock(500 * factor, [1])
+        endpoint.clock = _FakeClock(base_latency_ns(self.spec.size, self.scale) * factor, _PATTERN)
+        endpoint.cpu_clock = _FakeClock(500 * factor, [1])
+        return endpoint
 
     @classmethod
     def skip_reason(cls, size: int, limits: dict[str, Any]) -> Skip | None:

@@ -41,8 +41,8 @@ def start_run(
     env: dict[str, str] | None = None,
     preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.Popen[str]:
-    """``ipcbench run --output OUTPUT --quiet ARGS`` in the background."""
-    command = [sys.executable, "-m", "ipcbench", "run", "--output", str(output), "--quiet", *args]
+    """``ipcbench run --output OUTPUT --quiet ARGS`` in the background (through ``tests.launcher``)."""
+    command = [sys.executable, "-m", "tests.launcher", "run", "--output", str(output), "--quiet", *args]
     return subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

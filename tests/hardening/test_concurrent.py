@@ -13,6 +13,7 @@ from ipcbench import store
 from ipcbench.plan import build_options
 from ipcbench.runner import Runner
 from tests.hardening.helpers import new_marker, start_run
+from tests.seams import MOCK_REGISTRY
 
 DOCUMENT = {
     "schema_version": 1,
@@ -59,9 +60,10 @@ def test_a_run_never_overwrites_a_file_of_its_name(tmp_path: Path, monkeypatch: 
         budget_s=0.001,
         output=tmp_path,
         label="ci",
+        registry=MOCK_REGISTRY,
     )
-    _, first = Runner(options).run()
-    _, second = Runner(options).run()
+    _, first = Runner(options, registry=MOCK_REGISTRY).run()
+    _, second = Runner(options, registry=MOCK_REGISTRY).run()
     assert (first, second) == (fixed, fixed.with_name("20261126T140000Z-ci-2.json"))
     assert store.load(first)["run_id"] != store.load(second)["run_id"]
 
