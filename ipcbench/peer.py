@@ -27,11 +27,11 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ipcbench import workloads
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault, FaultySender
+from ipcbench.records import PeerReport
 from ipcbench.transports.base import Transport
 from ipcbench.workloads import Job
 
@@ -44,7 +44,7 @@ class Child:
     pid: int
     result_fd: int
     data: bytearray = field(default_factory=bytearray)
-    report: dict[str, Any] | None = None
+    report: PeerReport | None = None
     status: int | None = None
 
 
@@ -65,7 +65,7 @@ def current_cpu() -> int | None:
 
 def _child_main(
     role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None, fault: Fault | None
-) -> dict[str, Any]:
+) -> PeerReport:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.disable()
@@ -86,7 +86,7 @@ def _child_main(
             report = workload.peer(endpoint, job, sync_w, cpu_clock)
     finally:
         endpoint.close()
-    return {**report, "cpu": current_cpu()}
+    return PeerReport(ok=True, cpu=current_cpu(), **report)
 
 
 def spawn(
@@ -101,10 +101,10 @@ def spawn(
         try:
             os.close(result_r)
             _die_with_parent(parent)
-            report: dict[str, Any] = {"ok": True, **_child_main(role, transport, job, sync, cpu, fault)}
+            report = _child_main(role, transport, job, sync, cpu, fault)
         except BaseException as exc:
             code = 1
-            report = {"ok": False, "error": _describe(exc), "traceback": traceback.format_exc(limit=8)}
+            report = PeerReport(ok=False, error=_describe(exc), traceback=traceback.format_exc(limit=8))
         try:
             with os.fdopen(result_w, "wb") as out:
                 pickle.dump(report, out)
@@ -173,15 +173,16 @@ def _finish(child: Child) -> PeerError | None:
     os.close(child.result_fd)
     child.result_fd = -1
     try:
-        child.report = pickle.loads(child.data) if child.data else None
+        report = pickle.loads(child.data) if child.data else None
+        child.report = report if isinstance(report, PeerReport) else None
     except Exception:
         child.report = None
     if child.report is None:
         _, status = os.waitpid(child.pid, 0)
         child.status = status
         return PeerError(f"the {child.role} process died without a report ({_exit_text(status)})")
-    if not child.report.get("ok"):
-        return PeerError(f"{child.role}: {child.report.get('error')}")
+    if not child.report.ok:
+        return PeerError(f"{child.role}: {child.report.error}")
     return None
 
 

@@ -15,7 +15,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from ipcbench.faults import Fault
 from ipcbench.ledger import Ledger, clean
 from ipcbench.peer import Child, kill_all, spawn, wait_all
 from ipcbench.plan import Cell, RunOptions, cells, placement
+from ipcbench.records import CellRecord, PeerReport, RunRecord
 from ipcbench.transports import REGISTRY, ChannelSpec, Registry, Transport
 from ipcbench.workloads import Job
 
@@ -127,22 +128,18 @@ class Runner:
     # ---- one cell -----------------------------------------------------------------------------------
 
     def measure_cell(self, cell: Cell) -> dict[str, Any]:
-        base: dict[str, Any] = {
-            "transport": cell.transport,
-            "variant": cell.variant,
-            "workload": cell.workload,
-            "size": cell.size,
-            "status": "ok",
-            "reason": None,
-            "remedy": None,
-        }
+        """The cell as the result file stores it."""
+        return self.cell_record(cell).to_json()
+
+    def cell_record(self, cell: Cell) -> CellRecord:
+        base = CellRecord(cell.transport, cell.variant, cell.workload, cell.size)
         transport = self.registry[cell.transport]
         blocked = transport.unavailable()
         skip = transport.skip_reason(cell.size, self.limits)
         if blocked is not None:
-            return {**base, "status": "skipped", "reason": blocked}
+            return replace(base, status="skipped", reason=blocked)
         if skip is not None:
-            return {**base, "status": "skipped", "reason": skip.reason, "remedy": skip.remedy}
+            return replace(base, status="skipped", reason=skip.reason, remedy=skip.remedy)
         load_before = machine.load_snapshot()
         started = store.now_utc()
         try:
@@ -150,30 +147,20 @@ class Runner:
             meter = machine.LoadMeter()
             runs = [self.measure_run_with_load(cell, count) for _ in range(self.repeats)]
             during = meter.stop()
-            summary = summarise(cell, runs, during, transport.fake_clocks)
+            measured = summarise(replace(base, started=started), runs, during, transport.fake_clocks)
         except Exception as exc:  # whatever went wrong fails this cell only: the next cell goes on
-            return {
-                **base,
-                "status": "failed",
-                "reason": failure_reason(cell, exc, transport),
-                "started": started,
-                "load": {"before": load_before, "after": machine.load_snapshot()},
-            }
-        return {
-            **base,
-            **summary,
-            "started": started,
-            "finished": store.now_utc(),
-            "load": {"before": load_before, "after": machine.load_snapshot(), "during": during},
-        }
+            reason = failure_reason(cell, exc, transport)
+            load = {"before": load_before, "after": machine.load_snapshot()}
+            return replace(base, status="failed", reason=reason, started=started, load=load)
+        load = {"before": load_before, "after": machine.load_snapshot(), "during": during}
+        return replace(measured, finished=store.now_utc(), load=load)
 
-    def measure_run_with_load(self, cell: Cell, count: int) -> dict[str, Any]:
-        """A measured run, with what other programs did to the CPUs meanwhile (``run["load"]``): a load
-        that differs between the runs of a cell makes them disagree for a reason other than the mechanism."""
+    def measure_run_with_load(self, cell: Cell, count: int) -> RunRecord:
+        """A measured run, with what other programs did to the CPUs meanwhile (``run.load``): a load that
+        differs between the runs of a cell makes them disagree for a reason other than the mechanism."""
         meter = machine.LoadMeter()
         run = self.measure_run(cell, count, warmup_for(count))
-        run["load"] = meter.stop()
-        return run
+        return replace(run, load=meter.stop())
 
     def calibrate(self, cell: Cell) -> int:
         """Messages per run so that one run measures for about ``budget_s`` (clamped to the bounds).
@@ -194,9 +181,9 @@ class Runner:
         return int(min(high, max(low, self.budget_s / per_message_s)))
 
     def _calibration_run(self, cell: Cell, count: int) -> float:
-        return max(int(self.measure_run(cell, count, warmup=2)["elapsed_ns"]), 1) / 1e9
+        return max(int(self.measure_run(cell, count, warmup=2).elapsed_ns), 1) / 1e9
 
-    def measure_run(self, cell: Cell, count: int, warmup: int) -> dict[str, Any]:
+    def measure_run(self, cell: Cell, count: int, warmup: int) -> RunRecord:
         """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
         same_core = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
         lockstep = workloads.get(cell.workload).lockstep
@@ -222,7 +209,9 @@ class Runner:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             transport.destroy()
-        initiator, peer = children[1].report or {}, children[0].report or {}
+        initiator, peer = children[1].report, children[0].report
+        if initiator is None or peer is None:
+            raise AssertionError("unreachable: wait_all returns only when both sides reported")
         return run_record(cell, count, initiator, peer, params)
 
 
@@ -247,68 +236,72 @@ def warmup_for(count: int) -> int:
 
 
 def run_record(
-    cell: Cell, count: int, initiator: dict[str, Any], peer: dict[str, Any], params: dict[str, Any]
-) -> dict[str, Any]:
-    """The per-run summary stored in the file (raw samples travel separately, under ``_samples``)."""
-    elapsed = max(int(initiator["elapsed_ns"]), 1)
-    record: dict[str, Any] = {
-        "messages": count,
-        "elapsed_ns": elapsed,
-        "msgs_per_s": count * 1e9 / elapsed,
-        "bytes_per_s": count * cell.size * 1e9 / elapsed,
-        "cpu_ns_per_msg": {
-            f"{role}{suffix}": side[f"cpu{suffix}_ns"] / count
+    cell: Cell, count: int, initiator: PeerReport, peer: PeerReport, params: dict[str, Any]
+) -> RunRecord:
+    """One run's figures from the two processes' reports (raw samples kept in ``samples``, never stored)."""
+    elapsed = max(int(initiator.elapsed_ns or 0), 1)
+    samples = None
+    p50 = p99 = None
+    if workloads.get(cell.workload).latency and initiator.samples is not None:
+        samples = np.frombuffer(initiator.samples, dtype=np.int64)
+        p50, p99 = (float(v) for v in np.percentile(samples, [50, 99]))
+    return RunRecord(
+        messages=count,
+        elapsed_ns=elapsed,
+        msgs_per_s=count * 1e9 / elapsed,
+        bytes_per_s=count * cell.size * 1e9 / elapsed,
+        cpu_ns_per_msg={
+            f"{role}{suffix}": getattr(side, f"cpu{suffix}_ns") / count
             for role, side in (("initiator", initiator), ("peer", peer))
             for suffix in ("", "_user", "_sys")
         },
-        "cpus": {"initiator": initiator.get("cpu"), "peer": peer.get("cpu")},
-        "params": params,
-    }
-    if workloads.get(cell.workload).latency:
-        samples = np.frombuffer(initiator["samples"], dtype=np.int64)
-        record["_samples"] = samples
-        record["p50_ns"], record["p99_ns"] = (float(v) for v in np.percentile(samples, [50, 99]))
-    return record
+        cpus={"initiator": initiator.cpu, "peer": peer.cpu},
+        p50_ns=p50,
+        p99_ns=p99,
+        params=params,
+        samples=samples,
+    )
 
 
 def summarise(
-    cell: Cell, runs: list[dict[str, Any]], during: dict[str, Any] | None = None, fake_clocks: bool = False
-) -> dict[str, Any]:
-    """Cell figures from its runs: percentiles from all raw samples, intervals across runs, and whether the
-    runs can be trusted (``stats.instability``, with ``during``: what other programs did meanwhile)."""
-    rates = [run["bytes_per_s"] for run in runs]
+    base: CellRecord, runs: list[RunRecord], during: dict[str, Any] | None = None, fake_clocks: bool = False
+) -> CellRecord:
+    """The measured cell from its runs (which it leaves as they are): percentiles from all raw samples,
+    intervals across runs, and whether the runs can be trusted (``stats.instability``, with ``during``:
+    what other programs did meanwhile)."""
+    workload = workloads.get(base.workload)
+    rates = [run.bytes_per_s for run in runs]
     throughput = {
         "bytes_per_s": float(np.mean(rates)),
-        "msgs_per_s": float(np.mean([run["msgs_per_s"] for run in runs])),
+        "msgs_per_s": float(np.mean([run.msgs_per_s for run in runs])),
         "ci95_bytes_per_s": stats.mean_ci(rates),
-        "ci95_msgs_per_s": stats.mean_ci([run["msgs_per_s"] for run in runs]),
+        "ci95_msgs_per_s": stats.mean_ci([run.msgs_per_s for run in runs]),
     }
-    cpu_keys = runs[0]["cpu_ns_per_msg"].keys()
-    summary: dict[str, Any] = {
-        "latency_ns": None,
-        "throughput": throughput,
-        "cpu_ns_per_msg": {
-            key: float(np.mean([run["cpu_ns_per_msg"][key] for run in runs])) for key in cpu_keys
-        },
-        "messages": int(sum(run["messages"] for run in runs)),
-        "histogram": None,
-        "params": runs[0]["params"],
-    }
-    workload = workloads.get(cell.workload)
+    latency = histogram = None
     if workload.latency:
-        samples = np.concatenate([run.pop("_samples") for run in runs])
-        summary["latency_ns"] = stats.latency_summary(samples, [run["p50_ns"] for run in runs])
-        summary["histogram"] = stats.encode_histogram(samples)
-    stability_basis = [run[workload.headline] for run in runs]
-    for run in runs:
-        run.pop("params", None)
-    cv = stats.coefficient_of_variation(stability_basis)
-    loads = [run.get("load") for run in runs]
+        samples = np.concatenate([run.samples for run in runs])
+        latency = stats.latency_summary(samples, [float(run["p50_ns"]) for run in runs])
+        histogram = stats.encode_histogram(samples)
+    basis = [run[workload.headline] for run in runs]
+    loads = [run.load for run in runs]
     if fake_clocks:  # the machine's load cannot touch the figures
         during, loads = None, []
-    reason = stats.instability(stability_basis, cell.workload, during, loads, len(os.sched_getaffinity(0)))
-    summary.update(runs=runs, cv=cv, unstable=reason is not None, unstable_reason=reason)
-    return summary
+    reason = stats.instability(basis, base.workload, during, loads, len(os.sched_getaffinity(0)))
+    return replace(
+        base,
+        latency_ns=latency,
+        throughput=throughput,
+        cpu_ns_per_msg={
+            key: float(np.mean([run.cpu_ns_per_msg[key] for run in runs])) for key in runs[0].cpu_ns_per_msg
+        },
+        messages=int(sum(run.messages for run in runs)),
+        histogram=histogram,
+        params=runs[0].params,
+        runs=tuple(runs),
+        cv=stats.coefficient_of_variation(basis),
+        unstable=reason is not None,
+        unstable_reason=reason,
+    )
 
 
 def harness_overhead(iterations: int = 20_000) -> dict[str, float]:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ipcbench import workloads
+from ipcbench import records, workloads
 from ipcbench.errors import InputError, ResultFileError
 
 # Schema history:
@@ -42,7 +42,7 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 # A full profile writes about 2 MB; anything far larger is not a result file (and would eat memory).
 MAX_FILE_BYTES = 64 << 20
 STATUSES = ("running", "complete", "interrupted")
-CELL_STATUSES = ("ok", "skipped", "failed")
+CELL_STATUSES = records.STATUSES
 Number = (int, float)
 
 
@@ -300,8 +300,6 @@ def _finite(value: int | float) -> bool:
         return False
 
 
-LATENCY_KEYS = ("p50", "p90", "p99", "p999", "max", "mean", "stdev")
-THROUGHPUT_KEYS = ("bytes_per_s", "msgs_per_s")
 MAX_HISTOGRAM_CHARS = 1 << 20
 
 
@@ -358,37 +356,58 @@ def _validate_config(check: _Check, config: dict[str, Any]) -> None:
 
 
 def _validate_cell(check: _Check, value: Any, at: str) -> None:
+    """A cell against ``records.CellRecord``: the fields a cell of its status carries, each as declared."""
     cell = check.obj(value, at)
-    check.string(check.key(cell, "transport", at), f"{at}.transport")
-    check.string(check.key(cell, "variant", at), f"{at}.variant", nullable=True)
-    workload = check.key(cell, "workload", at)
-    if workload not in workloads.WORKLOADS:
-        check.fail(f"{at}.workload", f"expected {' or '.join(map(repr, workloads.WORKLOADS))}")
-    size = check.key(cell, "size", at)
-    check.whole(size, f"{at}.size", minimum=1)
     status = check.key(cell, "status", at)
     if status not in CELL_STATUSES:
         check.fail(f"{at}.status", f"expected one of {', '.join(CELL_STATUSES)}")
-    for name in ("reason", "remedy", "started", "finished", "unstable_reason"):
-        check.string(cell.get(name), f"{at}.{name}", nullable=True)
-    _validate_load(check, cell.get("load"), f"{at}.load")
-    if status != "ok":
-        return
-    check.figures(cell.get("latency_ns"), f"{at}.latency_ns", LATENCY_KEYS)
-    check.figures(check.key(cell, "throughput", at), f"{at}.throughput", THROUGHPUT_KEYS)
-    check.obj(cell["throughput"], f"{at}.throughput")
-    check.figures(cell.get("cpu_ns_per_msg"), f"{at}.cpu_ns_per_msg", ("initiator", "peer"))
-    check.whole(check.key(cell, "messages", at), f"{at}.messages")
-    params = check.obj(cell.get("params"), f"{at}.params", nullable=True)
-    check.string(params.get("wait"), f"{at}.params.wait", nullable=True)
-    check.flag(cell.get("unstable", False), f"{at}.unstable")
-    check.number(cell.get("cv"), f"{at}.cv", nullable=True)
-    runs = check.key(cell, "runs", at)
-    if not isinstance(runs, list) or not runs:
-        check.fail(f"{at}.runs", "expected a non-empty list of runs")
-    for index, run in enumerate(runs):
-        _validate_run(check, run, f"{at}.runs[{index}]", workload)
-    check.histogram(cell.get("histogram"), f"{at}.histogram")
+    workload = cell.get("workload")
+    _validate_fields(check, cell, at, records.stored_fields(records.CellRecord, status), workload)
+
+
+def _validate_fields(
+    check: _Check, record: dict[str, Any], at: str, declared: list[tuple[str, records.Stored]], workload: Any
+) -> None:
+    for name, how in declared:
+        if name not in record and not how.required:
+            continue
+        value, where = check.key(record, name, at), f"{at}.{name}"
+        if how.kind == "string":
+            check.string(value, where, nullable=how.nullable)
+        elif how.kind == "whole":
+            check.whole(value, where, minimum=how.minimum)
+        elif how.kind == "number":
+            check.number(value, where, nullable=how.nullable)
+        elif how.kind == "flag":
+            check.flag(value, where)
+        elif how.kind == "figures":
+            check.figures(value, where, how.keys)
+        elif how.kind == "histogram":
+            check.histogram(value, where)
+        else:
+            _STRUCTURES[how.kind](check, value, where, workload)
+
+
+def _validate_workload(check: _Check, value: Any, at: str, workload: Any) -> None:
+    if value not in workloads.WORKLOADS:
+        check.fail(at, f"expected {' or '.join(map(repr, workloads.WORKLOADS))}")
+
+
+def _validate_params(check: _Check, value: Any, at: str, workload: Any) -> None:
+    params = check.obj(value, at, nullable=True)
+    check.string(params.get("wait"), f"{at}.wait", nullable=True)
+
+
+def _validate_runs(check: _Check, value: Any, at: str, workload: Any) -> None:
+    if not isinstance(value, list) or not value:
+        check.fail(at, "expected a non-empty list of runs")
+    for index, run in enumerate(value):
+        _validate_run(check, run, f"{at}[{index}]", workload)
+
+
+def _validate_cpus(check: _Check, value: Any, at: str, workload: Any) -> None:
+    for role, cpu in check.obj(value, at, nullable=True).items():
+        check.whole(cpu, f"{at}.{role}", nullable=True)
 
 
 def _validate_load(check: _Check, value: Any, at: str) -> None:
@@ -408,17 +427,21 @@ def _validate_load(check: _Check, value: Any, at: str) -> None:
 
 
 def _validate_run(check: _Check, value: Any, at: str, workload: str) -> None:
+    """A run against ``records.RunRecord``, with the per-run figures its workload adds."""
     run = check.obj(value, at)
-    check.whole(check.key(run, "messages", at), f"{at}.messages", minimum=1)
-    for name in ("elapsed_ns", "bytes_per_s", "msgs_per_s"):
-        check.number(check.key(run, name, at), f"{at}.{name}")
+    _validate_fields(check, run, at, records.stored_fields(records.RunRecord), workload)
     for name in workloads.get(workload).run_fields:
         check.number(check.key(run, name, at), f"{at}.{name}")
-    check.figures(run.get("cpu_ns_per_msg"), f"{at}.cpu_ns_per_msg")
-    check.figures(run.get("load"), f"{at}.load")
-    cpus = check.obj(run.get("cpus"), f"{at}.cpus", nullable=True)
-    for role, cpu in cpus.items():
-        check.whole(cpu, f"{at}.cpus.{role}", nullable=True)
+
+
+_STRUCTURES = {
+    "workload": _validate_workload,
+    "status": lambda check, value, at, workload: None,  # checked first: it decides the fields
+    "load": lambda check, value, at, workload: _validate_load(check, value, at),
+    "params": _validate_params,
+    "runs": _validate_runs,
+    "cpus": _validate_cpus,
+}
 
 
 def iter_ok_cells(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
