@@ -30,6 +30,7 @@ LIMIT_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("shmall", "/proc/sys/kernel/shmall", "kernel.shmall"),
     ("shmmni", "/proc/sys/kernel/shmmni", "kernel.shmmni"),
     ("sem", "/proc/sys/kernel/sem", "kernel.sem"),
+    ("wmem_max", "/proc/sys/net/core/wmem_max", "net.core.wmem_max"),
 )
 SYSCTL_OF = {key: sysctl for key, _, sysctl in LIMIT_SOURCES}
 

@@ -154,6 +154,10 @@ class Transport(ABC):
     colours: ClassVar[dict[str | None, str]] = {}
     # The kernel limits (keys of ``machine.read_limits``) that can stop ``create``: quoted when it fails.
     limits: ClassVar[tuple[str, ...]] = ()
+    # "kernel": one binding over kernel objects (the four claims judge these); "library": a library's
+    # abstraction over them (multiprocessing, pyzmq, plugins), ranked in the report's "Python's choices"
+    # beside the fastest kernel mechanism. A new mechanism is "library" unless it says otherwise.
+    layer: ClassVar[str] = "library"
 
     def __init__(self, spec: ChannelSpec) -> None:
         self.spec = spec

@@ -18,6 +18,7 @@ class FifoTransport(Transport):
     """``mkfifo(3)`` in a private 0700 folder, mode 0600; each side opens both FIFOs by path."""
 
     name = "fifo"
+    layer = "kernel"
     summary = "named pipe (FIFO) per direction, opened by path"
     place = 20
     colours: ClassVar[dict[str | None, str]] = {None: "#17becf"}

@@ -43,6 +43,7 @@ class MockTransport(PipeTransport):
     """A pipe with fake clocks; ``fast`` and ``slow`` (2x) variants; sizes above 1 MiB are skipped."""
 
     name = "mock"
+    layer = "kernel"
     variants = ("fast", "slow")
     summary = "deterministic mock (pipe with fake clocks), for tests only"
     waits: ClassVar[dict[str | None, str]] = {"fast": "block", "slow": "block"}

@@ -24,6 +24,7 @@ class PipeTransport(Transport):
     kernel by ``write`` and out by ``read``, and a blocked reader is woken by the kernel."""
 
     name = "pipe"
+    layer = "kernel"
     summary = "anonymous pipe, one per direction (kernel copy in and out)"
     place = 10
     colours: ClassVar[dict[str | None, str]] = {None: "#1f77b4"}

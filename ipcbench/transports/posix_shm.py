@@ -1,4 +1,5 @@
-"""POSIX shared memory (``shm_open`` + ``mmap``), with POSIX named semaphores or spinning as the wait."""
+"""POSIX shared memory (``shm_open`` + ``mmap``), with POSIX named semaphores, eventfds or spinning as the
+wait."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ipcbench.transports.base import (
     optional_import,
     random_name,
 )
+from ipcbench.transports.eventfd import EventfdSemaphore, eventfd_pairs
 from ipcbench.transports.shm_ring import ring_endpoint, segment_size
 
 posix_ipc, BINDING_ERROR = optional_import("posix_ipc")
@@ -42,20 +44,23 @@ def unlink_posix(ledger: Ledger | None, kind: str, obj: Any) -> None:
 
 
 class PosixShmTransport(Transport):
-    """One ``/dev/shm`` object holding both rings; ``sem`` adds four POSIX named semaphores."""
+    """One ``/dev/shm`` object holding both rings; ``sem`` adds four POSIX named semaphores, ``eventfd``
+    four eventfds in semaphore mode (see ``eventfd``)."""
 
     name = "posix-shm"
-    variants = ("sem", "spin")
+    variants = ("sem", "spin", "eventfd")
     summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
-    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin"}
+    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin", "eventfd": "block"}
+    layer = "kernel"
     place = 60
-    colours: ClassVar[dict[str | None, str]] = {"sem": "#e377c2", "spin": "#d62728"}
+    colours: ClassVar[dict[str | None, str]] = {"sem": "#e377c2", "spin": "#d62728", "eventfd": "#9e0142"}
     limits = ("dev_shm_free",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._shm: Any = None
         self._sems: list[Any] = []
+        self._eventfds: list[tuple[EventfdSemaphore, ...]] = []
 
     @classmethod
     def unavailable(cls) -> str | None:
@@ -77,16 +82,25 @@ class PosixShmTransport(Transport):
             os.posix_fallocate(self._shm.fd, 0, size)
         finally:
             self._shm.close_fd()
+        # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
+        initials = (0,) if self.spec.lockstep else (0, self.spec.slots)
+        if self.spec.variant == "eventfd":
+            self._eventfds = eventfd_pairs(initials)
         if self.spec.variant == "sem":
-            # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
-            initials = (0,) if self.spec.lockstep else (0, self.spec.slots)
             for _direction in range(2):
                 for initial in initials:
                     self._sems.append(
                         create_posix(ledger, "posix-sem", posix_ipc.Semaphore, initial_value=initial)
                     )
 
+    def release_parent(self) -> None:
+        eventfds, self._eventfds = self._eventfds, []  # the forked pair holds its own copies
+        for pair in eventfds:
+            for semaphore in pair:
+                semaphore.close()
+
     def destroy(self) -> None:
+        self.release_parent()
         sems, self._sems = self._sems, []
         for sem in sems:
             unlink_posix(self._ledger, "posix-sem", sem)
@@ -102,7 +116,9 @@ class PosixShmTransport(Transport):
         mv = memoryview(mapping)
         sems = [posix_ipc.Semaphore(sem.name) for sem in self._sems]
         half = len(sems) // 2
-        pairs = [tuple(sems[:half]), tuple(sems[half:])] if sems else None
+        pairs: list[tuple[Any, ...]] | None = [tuple(sems[:half]), tuple(sems[half:])] if sems else None
+        if self._eventfds:
+            pairs = list(self._eventfds)
 
         def close() -> None:
             mv.release()
@@ -110,7 +126,11 @@ class PosixShmTransport(Transport):
             for sem in sems:
                 sem.close()
 
-        handles = {"shm_name": self._shm.name, "sem_names": [s.name for s in sems]}
+        handles = {
+            "shm_name": self._shm.name,
+            "sem_names": [s.name for s in sems],
+            "eventfds": [e.fd for pair in self._eventfds for e in pair],
+        }
         return ring_endpoint(mv, self.spec, role, pairs, close, handles)
 
     def params(self) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from ipcbench.transports.fdio import socket_endpoint
 
 class _SocketTransport(Transport):
     family: socket.AddressFamily
+    kind: socket.SocketKind = socket.SOCK_STREAM
+    layer = "kernel"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -32,7 +34,7 @@ class _SocketTransport(Transport):
         raise NotImplementedError
 
     def create(self, ledger: Ledger) -> None:
-        sock = socket.socket(self.family, socket.SOCK_STREAM)
+        sock = socket.socket(self.family, self.kind)
         try:
             self._address = self._bind(ledger, sock)
             sock.listen(1)
@@ -75,11 +77,14 @@ class _SocketTransport(Transport):
             listener.close()
         else:
             listener.close()
-            conn = socket.socket(self.family, socket.SOCK_STREAM)
+            conn = socket.socket(self.family, self.kind)
             conn.connect(self._address)
             conn.sendall(self._token)
         self._tune(conn)
-        return socket_endpoint(conn, {"fd": conn.fileno(), "address": self._address})
+        return self._endpoint(conn, {"fd": conn.fileno(), "address": self._address})
+
+    def _endpoint(self, conn: socket.socket, handles: dict[str, Any]) -> Endpoint:
+        return socket_endpoint(conn, handles)
 
     def params(self) -> dict[str, Any]:
         params = {**super().params(), "slots": None}

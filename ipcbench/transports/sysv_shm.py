@@ -41,6 +41,7 @@ class SysvShmTransport(Transport):
     """One SysV segment holding both rings; ``sem`` adds four SysV semaphores (free/filled per direction)."""
 
     name = "sysv-shm"
+    layer = "kernel"
     variants = ("sem", "spin")
     summary = "System V shared memory segment (shmget), ring of slots per direction"
     waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin"}
