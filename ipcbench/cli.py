@@ -31,29 +31,28 @@ class _Parser(argparse.ArgumentParser):
 
 def list_command(args: argparse.Namespace) -> int:
     """Mechanisms, variants, availability here, and the kernel limits that decide what can run."""
+    from rich.markup import escape
     from rich.table import Table
 
     from ipcbench.console import console
     from ipcbench.machine import SYSCTL_OF, read_limits
     from ipcbench.transports import label
+    from ipcbench.transports.origin import origin_text
 
     registry = args.registry
     limits = read_limits()
     table = Table(title="mechanisms")
-    for column in ("mechanism", "waits by", "available here", "largest message here", "what it is"):
+    for column in ("mechanism", "layer", "waits by", "available here", "largest message here", "from"):
         table.add_column(column)
+    table.add_column("what it is")
     for cls in [*registry.values(), *registry.rejected()]:
         reason = cls.unavailable()
-        largest = _largest_size(cls, limits)
+        largest = _largest_size(cls, limits) if reason is None else "-"
         for variant in cls.variants:
             wait = cls.waits.get(variant, "block")
-            table.add_row(
-                label(cls.name, variant),
-                wait,
-                "yes" if reason is None else f"no: {reason}",
-                largest,
-                cls.summary,
-            )
+            available = "yes" if reason is None else f"no: {reason}"
+            row = (label(cls.name, variant), cls.layer, wait, available, largest, origin_text(cls), cls.summary)
+            table.add_row(*(escape(text) for text in row))  # "ipcbench[zmq]" is not markup
     console.print(table)
     limit_table = Table(title="kernel limits in force")
     limit_table.add_column("limit")

@@ -44,6 +44,7 @@ PACKAGES = (
     "jinja2",
     "matplotlib",
     "pandas",
+    "pyzmq",
 )
 
 

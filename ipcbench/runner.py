@@ -29,6 +29,7 @@ from ipcbench.peer import Child, kill_all, spawn, wait_all
 from ipcbench.plan import Cell, RunOptions, cells, placement
 from ipcbench.records import CellRecord, PeerReport, RunRecord
 from ipcbench.transports import REGISTRY, ChannelSpec, Registry, Transport
+from ipcbench.transports.origin import mechanism_info
 from ipcbench.workloads import Job
 
 KIB = 1 << 10
@@ -110,6 +111,7 @@ class Runner:
             cpu_clock="time.process_time_ns (CLOCK_PROCESS_CPUTIME_ID)",
             gc="disabled in measuring processes",
             fault_injected=self.options.fault,
+            mechanisms={name: mechanism_info(self.registry[name]) for name, _ in self.options.transports},
         )
         return {
             "schema_version": store.SCHEMA_VERSION,

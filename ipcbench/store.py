@@ -32,7 +32,9 @@ from ipcbench.errors import InputError, ResultFileError
 
 # Schema history:
 #   1 (ipcbench 0.1): the first format, as in DESIGN.md, plus "status", per-cell "params", "load",
-#                     "unstable", "unstable_reason" and "cv", and config "harness_overhead_ns".
+#                     "unstable", "unstable_reason" and "cv", and config "harness_overhead_ns";
+#                     optional config "mechanisms" (layer, summary, distribution and version of each
+#                     mechanism measured; a file without it holds kernel-layer mechanisms only).
 #                     What ``validate`` accepts is the definition of version 1; files written before
 #                     "unstable_reason" existed are still version 1 (the key is optional).
 SCHEMA_VERSION = 1
@@ -352,6 +354,10 @@ def _validate_config(check: _Check, config: dict[str, Any]) -> None:
     if not isinstance(transports, list) or not all(isinstance(t, str) for t in transports):
         check.fail("config.transports", "expected a list of mechanism names")
     check.obj(config.get("pinning"), "config.pinning", nullable=True)
+    for name, info in check.obj(config.get("mechanisms", {}), "config.mechanisms").items():
+        at = f"config.mechanisms.{name}"
+        for key, value in check.obj(info, at).items():
+            check.string(value, f"{at}.{key}", nullable=True)
     check.figures(config.get("harness_overhead_ns"), "config.harness_overhead_ns")
 
 

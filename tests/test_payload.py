@@ -9,6 +9,9 @@ from ipcbench.errors import PayloadError, PeerError
 from ipcbench.payload import PATTERNS, Payload
 from ipcbench.plan import Cell, RunOptions, finalise
 from ipcbench.runner import Runner
+from ipcbench.transports import REGISTRY
+
+ZMQ_MISSING = REGISTRY["zmq"].unavailable() is not None
 
 
 def test_a_faithful_copy_passes() -> None:
@@ -69,8 +72,18 @@ def measure(fault: str, transport: str, variant: str | None, workload: str) -> N
     Runner(options).measure_run(Cell(transport, variant, workload, 256), count=40, warmup=2)
 
 
-MECHANISMS = [("pipe", None), ("posix-shm", "spin"), ("sysv-shm", "sem"), ("sysv-mq", None), ("tcp", None)]
-IDS = [f"{n}/{v}" if v else n for n, v in MECHANISMS]
+MECHANISMS = [
+    ("pipe", None),
+    ("posix-shm", "spin"),
+    ("sysv-shm", "sem"),
+    ("sysv-mq", None),
+    ("tcp", None),
+    # The library layer: a framed stream, a ring behind multiprocessing semaphores, a messaging library.
+    ("mp-pipe", None),
+    ("mp-shm", "sem"),
+    pytest.param("zmq", None, marks=pytest.mark.skipif(ZMQ_MISSING, reason="pyzmq is not installed")),
+]
+IDS = ["pipe", "posix-shm/spin", "sysv-shm/sem", "sysv-mq", "tcp", "mp-pipe", "mp-shm/sem", "zmq"]
 
 
 @pytest.mark.parametrize(("transport", "variant"), MECHANISMS, ids=IDS)

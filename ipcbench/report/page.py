@@ -1,6 +1,6 @@
 """Assemble the report page: choose which runs each section shows, compute, draw, fill the template.
 
-Sections 2 to 8 describe the *primary* run, the newest file given. Verdicts are computed for the newest
+Sections 2 to 9 describe the *primary* run, the newest file given. Verdicts are computed for the newest
 run of every machine. With more than one run, the comparison section puts them side by side: the newest
 run of each machine when there are several machines, else every run of the one machine, oldest first.
 The template is rendered with autoescaping on: every string from a result file is escaped; only the SVG
@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup
 
 from ipcbench import __version__
-from ipcbench.report import figures, run_figures, style, tables
+from ipcbench.report import choices, figures, run_figures, style, tables
 from ipcbench.report.runs import Run, newest_per_machine, size_text
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
 from ipcbench.units import format_ns
@@ -98,6 +98,7 @@ def _single_run(run: Run) -> dict[str, Any]:
         "speed_tables": tables.speed_tables(run, speed),
         "sync_svg": _svg(figures.sync_cost(run)),
         "sync_rows": tables.sync_rows(run),
+        "choice_rows": choices.choice_rows(run),
         "problems": tables.problem_rows(run),
         "unstable": tables.unstable_rows(run),
         "facts": tables.run_facts(run),

@@ -24,6 +24,7 @@ METRICS = {
 }
 
 Key = tuple[str, str, int]  # (mechanism label, workload, size)
+LAYERS = ("kernel", "library")
 
 
 def cell_label(cell: dict[str, Any]) -> str:
@@ -86,6 +87,18 @@ class Run:
 
     def sizes(self, workload: str | None = None) -> list[int]:
         return sorted({key[2] for key in self.cells if workload in (None, key[1])})
+
+    def layer(self, label: str) -> str:
+        """``kernel`` or ``library``, as the run recorded it; files from before layers were recorded held
+        only kernel-layer mechanisms."""
+        info = (self.document["config"].get("mechanisms") or {}).get(label.split("/")[0])
+        layer = info.get("layer") if isinstance(info, dict) else None
+        return layer if layer in LAYERS else "kernel"
+
+    def only_layer(self, layer: str) -> Run:
+        """This run with only the cells of one layer (the claims judge the kernel layer alone)."""
+        cells = [c for c in self.document["cells"] if self.layer(cell_label(c)) == layer]
+        return Run(self.path, {**self.document, "cells": cells})
 
     def values(self, label: str, metric: str, size: int) -> list[float] | None:
         """The per-run figures of one cell for a metric, or None when the cell was not measured."""

@@ -23,6 +23,8 @@ def runner(**overrides: object) -> Runner:
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize(("name", "variant"), PAIRS, ids=[f"{n}/{v}" if v else n for n, v in PAIRS])
 def test_round_trip(name: str, variant: str | None, size: int, workload: str) -> None:
+    if (reason := REGISTRY[name].unavailable()) is not None:
+        pytest.skip(reason)
     if REGISTRY[name].skip_reason(size, read_limits()) is not None:
         pytest.skip(f"{name} cannot carry {size} bytes with this machine's limits")
     run = runner().measure_run(Cell(name, variant, workload, size), count=40, warmup=3)
