@@ -51,7 +51,8 @@ def list_command(args: argparse.Namespace) -> int:
         for variant in cls.variants:
             wait = cls.waits.get(variant, "block")
             available = "yes" if reason is None else f"no: {reason}"
-            row = (label(cls.name, variant), cls.layer, wait, available, largest, origin_text(cls), cls.summary)
+            origin = origin_text(cls)
+            row = (label(cls.name, variant), cls.layer, wait, available, largest, origin, cls.summary)
             table.add_row(*(escape(text) for text in row))  # "ipcbench[zmq]" is not markup
     console.print(table)
     limit_table = Table(title="kernel limits in force")

@@ -152,3 +152,15 @@ def test_layers_are_declared_listed_and_recorded(tmp_path: Path) -> None:
 def test_shared_memory_variants_wait_as_declared(name: str) -> None:
     cls = REGISTRY[name]
     assert set(cls.waits) == set(cls.variants)
+
+
+def test_quick_and_default_leave_the_narrow_variants_to_full() -> None:
+    from ipcbench.plan import NARROW, build_options
+    from ipcbench.transports import label
+
+    for profile in ("quick", "default"):
+        chosen = {label(*pair) for pair in build_options(profile=profile).transports}
+        assert not chosen & set(NARROW) and {"mp-pipe", "mp-queue", "mp-shm/sem", "zmq"} <= chosen
+    assert set(NARROW) <= {label(*pair) for pair in build_options(profile="full").transports}
+    named = build_options(profile="quick", transports="unix-seqpacket").transports
+    assert named == (("unix-seqpacket", None),)
