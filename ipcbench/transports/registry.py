@@ -50,6 +50,8 @@ class UnavailableTransport(Transport):
 def stand_in(name: str, error: str, origin: str) -> type[Transport]:
     """A ``Transport`` class named ``name`` that is unavailable because of ``error``."""
     attributes = {"name": name, "error": error, "summary": f"could not be loaded ({origin})"}
+    # The failing plugin's module, so that ``list`` names the distribution (and version) at fault.
+    attributes["__module__"] = origin.partition(":")[0]
     return type(f"Unavailable_{name}", (UnavailableTransport,), attributes)
 
 
