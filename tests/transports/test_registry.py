@@ -16,7 +16,10 @@ from ipcbench.transports.registry import Source
 from tests.conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "golden"
-BUILT_INS = ["pipe", "fifo", "unix", "tcp", "sysv-shm", "posix-shm", "sysv-mq", "posix-mq"]
+BUILT_INS = [
+    *("pipe", "fifo", "unix", "unix-seqpacket", "tcp", "sysv-shm", "posix-shm", "sysv-mq", "posix-mq"),
+    *("mp-pipe", "mp-queue", "mp-shm", "zmq"),  # the library layer after the kernel layer
+]
 
 # Makes the binding libraries unimportable in a child Python (as on a machine without them).
 BLOCKER = """
