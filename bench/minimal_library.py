@@ -11,19 +11,14 @@ default placement. Prints the p50 round trip of each (median over rounds of the 
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 
 import numpy as np
-from minimal_pingpong import CPUS, _forked, _timed, ipcbench_p50
-
-from ipcbench.plan import RunOptions, finalise
-from ipcbench.runner import Runner
+from minimal_pingpong import _forked, _timed, side_by_side
 
 FORK = multiprocessing.get_context("fork")
 
@@ -128,24 +123,5 @@ MINIMAL: dict[str, Callable[[int, int], float]] = {
 }
 
 
-def main() -> None:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--count", type=int, default=5000)
-    parser.add_argument("--size", type=int, default=64)
-    args = parser.parse_args()
-    runner = Runner(finalise(RunOptions(pin="cross")))
-    os.sched_setaffinity(0, {CPUS[0]})
-    print(f"{'mechanism':16} {'minimal p50':>12} {'ipcbench p50':>13} {'difference':>10}")
-    for mechanism, minimal in MINIMAL.items():
-        mine, theirs = [], []
-        for _ in range(args.rounds):
-            mine.append(minimal(args.count, args.size))
-            theirs.append(ipcbench_p50(runner, mechanism, args.count, args.size))
-        m, t = statistics.median(mine), statistics.median(theirs)
-        print(f"{mechanism:16} {m:10.0f}ns {t:11.0f}ns {100 * (t - m) / m:+9.1f}%", flush=True)
-
-
 if __name__ == "__main__":
-    main()
+    side_by_side(MINIMAL, __doc__ or "", 5000)

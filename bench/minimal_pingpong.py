@@ -151,25 +151,26 @@ def ipcbench_p50(runner: Runner, mechanism: str, count: int, size: int) -> float
     return float(np.median(run["_samples"]))
 
 
-def main() -> None:
+def side_by_side(loops: dict[str, Callable[[int, int], float]], description: str, count: int) -> None:
+    """Parse the options, then run each minimal loop and ipcbench alternately and print both p50s."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--count", type=int, default=20000)
+    parser.add_argument("--count", type=int, default=count)
     parser.add_argument("--size", type=int, default=64)
     args = parser.parse_args()
     runner = Runner(finalise(RunOptions(pin="cross")))
     os.sched_setaffinity(0, {CPUS[0]})
     print(f"{'mechanism':16} {'minimal p50':>12} {'ipcbench p50':>13} {'difference':>10}")
-    for mechanism, minimal in MINIMAL.items():
+    for mechanism, minimal in loops.items():
         mine, theirs = [], []
         for _ in range(args.rounds):
             mine.append(minimal(args.count, args.size))
             theirs.append(ipcbench_p50(runner, mechanism, args.count, args.size))
         m, t = statistics.median(mine), statistics.median(theirs)
-        print(f"{mechanism:16} {m:10.0f}ns {t:11.0f}ns {100 * (t - m) / m:+9.1f}%")
+        print(f"{mechanism:16} {m:10.0f}ns {t:11.0f}ns {100 * (t - m) / m:+9.1f}%", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    side_by_side(MINIMAL, __doc__ or "", 20000)

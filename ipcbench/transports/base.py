@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import secrets
+import shutil
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -211,6 +212,12 @@ class Transport(ABC):
     def _untrack(self, kind: str, identifier: str) -> None:
         if self._ledger is not None:
             self._ledger.discard(kind, identifier)
+
+    def _remove_private_dir(self, folder: Any) -> None:
+        """Remove a folder made by ``Ledger.private_dir`` (socket files, FIFOs) and strike it out."""
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            self._untrack("dir", str(folder))
 
 
 def optional_import(module: str) -> tuple[Any, ImportError | None]:

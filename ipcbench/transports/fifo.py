@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -36,10 +35,8 @@ class FifoTransport(Transport):
             os.mkfifo(path, 0o600)
 
     def destroy(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._untrack("dir", str(self._dir))
-            self._dir = None
+        folder, self._dir = self._dir, None
+        self._remove_private_dir(folder)
 
     def open(self, role: str) -> Endpoint:
         out, into = directions(role)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import shutil
 import socket
 from pathlib import Path
 from typing import Any, ClassVar
@@ -120,10 +119,8 @@ class UnixTransport(_SocketTransport):
 
     def destroy(self) -> None:
         super().destroy()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._untrack("dir", str(self._dir))
-            self._dir = None
+        folder, self._dir = self._dir, None
+        self._remove_private_dir(folder)
 
 
 class TcpTransport(_SocketTransport):

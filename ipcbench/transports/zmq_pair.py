@@ -19,7 +19,6 @@ with that command.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -71,10 +70,8 @@ class ZmqTransport(Transport):
         self._address = f"ipc://{path}"
 
     def destroy(self) -> None:
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._untrack("dir", str(self._dir))
-            self._dir = None
+        folder, self._dir = self._dir, None
+        self._remove_private_dir(folder)
 
     def open(self, role: str) -> Endpoint:
         import zmq
