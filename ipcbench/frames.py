@@ -73,7 +73,8 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
         ``cpu_model``, ``cores``, ``kernel``, ``python``, ``virtualization``, ``profile``, ``repeats``
         (runs per cell asked for), ``placement`` (cross-core, same-core, unpinned)
     cell identity
-        ``transport``, ``variant`` (``"sem"``, ``"spin"`` or missing), ``mechanism`` (``posix-shm/spin``),
+        ``transport``, ``variant`` (``"sem"``, ``"spin"`` or missing), ``impl`` (``python``, or ``native``
+        for the compiled tier of schema 2 on), ``mechanism`` (``posix-shm/spin``),
         ``workload`` (pingpong, stream), ``size`` (bytes), ``status`` (ok, skipped, failed), ``reason``,
         ``remedy`` (the setting that would allow a skipped cell)
     latency (pingpong only; round-trip nanoseconds over all samples of all runs)
@@ -88,6 +89,9 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
     per-run figures (lists, one entry per run, for your own statistics)
         ``run_p50_ns``, ``run_p99_ns`` (pingpong), ``run_bytes_per_s``, ``run_msgs_per_s``
 
+    Below a folder, each file's rows are cached in ``.ipcbench-cache.sqlite3`` there (see ``ipcbench.cache``;
+    ``IPCBENCH_CACHE=0`` turns it off): a thousand files load in seconds once they are cached.
+
     Example::
 
         frame = ipcbench.load("results/")
@@ -96,23 +100,25 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
     """
     import pandas as pd
 
+    from ipcbench.cache import frame_columns, summaries
+
     paths = [path] if isinstance(path, (str, Path)) else list(path)
-    rows = [row for file, document in collect(paths) for row in document_rows(document, file)]
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    columns = frame_columns(summaries(paths, tables=True))
+    frame = pd.DataFrame({name: columns.get(name, []) for name in COLUMNS}, columns=list(COLUMNS))
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     return frame
 
 
 def document_rows(document: dict[str, Any], file: Path | str = "") -> list[dict[str, Any]]:
     """One flat dict per cell of a loaded result document."""
-    meta = _run_columns(document, str(file))
+    meta = {"file": str(file), **run_columns(document)}
     return [{**meta, **cell_columns(cell)} for cell in document["cells"]]
 
 
-def _run_columns(document: dict[str, Any], file: str) -> dict[str, Any]:
+def run_columns(document: dict[str, Any]) -> dict[str, Any]:
+    """The columns that are the same on every row of one file (all but ``file``)."""
     machine, config = document["machine"], document["config"]
     return {
-        "file": file,
         "created": document["created"],
         "label": document.get("label"),
         "run_status": document.get("status", "complete"),
@@ -142,6 +148,7 @@ def cell_columns(cell: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "transport": cell["transport"],
         "variant": cell.get("variant"),
+        "impl": cell.get("impl", "python"),
         "mechanism": label(cell["transport"], cell.get("variant")),
         "workload": cell["workload"],
         "size": cell["size"],
@@ -198,6 +205,7 @@ COLUMNS = (
     "placement",
     "transport",
     "variant",
+    "impl",
     "mechanism",
     "workload",
     "size",

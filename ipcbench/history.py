@@ -1,16 +1,23 @@
-"""ipcbench history: each cell over time across result files, one line per cell, with its steps flagged.
+"""ipcbench history: each cell over time across result files, one line per cell, with its change points.
 
-Files are grouped by machine (a history across machines would show the hardware, not the code). Each line
-shows the cell's headline figure (pingpong: p50 round trip; stream: throughput) in the last few files and a
-sparkline over all of them. A *step* is what ``ipcbench compare`` would call a change between two
-consecutive files holding the cell: significant (one-sided Mann-Whitney U over the runs), beyond the
-threshold, and beyond the session noise floor of that pair of files. Unstable cells never make a step.
+Files are grouped by machine (a history across machines would show the hardware, not the code), and cells
+by ``impl`` where files have that axis (schema 2; older files are the Python tier). Each line shows the
+cell's headline figure (pingpong: p50 round trip; stream: throughput) in the last few files and a
+sparkline over all of them. *Changes* are change points over the whole series (``ipcbench.changes``):
+where the level moved, the ratio of the levels after and before with its interval, and its significance.
+Files where the runner flagged the cell unstable never make a change on their own. ``--fail-on-change``
+exits 1 when a significant slowdown beyond the threshold starts in one of the newest files of a series.
+
+Summaries of the files come from the cache beside them (``ipcbench.cache``), so a year of nightly files
+is read in seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +25,27 @@ from typing import Any
 from rich.markup import escape
 from rich.table import Table
 
-from ipcbench import compare, workloads
-from ipcbench.frames import Loaded, collect
+from ipcbench import workloads
+from ipcbench.cache import Summary, summaries
+from ipcbench.changes import Change, Settings, detect
+from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
 from ipcbench.transports import label
 from ipcbench.units import format_ns, format_rate, format_size
 
 SPARKS = "▁▂▃▄▅▆▇█"
+CellKey = tuple[str, str | None, str, int]  # transport, variant, workload, size
+# The headline of a latency workload and of the others, as summary columns: the figure, its interval.
+LATENCY_COLUMNS = ("p50_ns", "p50_ci_low_ns", "p50_ci_high_ns")
+RATE_COLUMNS = ("bytes_per_s", "bytes_per_s_ci_low", "bytes_per_s_ci_high")
+
+
+def is_latency(workload: str) -> bool:
+    """Its headline is a round-trip time (smaller is better); else a rate (bigger is better)."""
+    return workloads.get(workload).latency
+
+
+def metric_name(workload: str) -> str:
+    return "p50" if is_latency(workload) else "throughput"
 
 
 @dataclass
@@ -32,77 +54,108 @@ class Point:
 
     file: Path
     created: str
+    label: str | None
     value: float  # p50 round trip (ns) for pingpong, bytes/s for stream
+    interval: tuple[float, float] | None  # the file's 95% interval of the figure across its runs
     unstable: bool
-    step: str = ""  # "slower p50 +25.0%" when this file stepped from the previous one
+    step: str = ""  # the change that starts at this file: "slower p50 +30.0% [+24.1%, +36.2%] p=2e-09"
 
 
 @dataclass
 class Line:
     machine: str
-    key: compare.CellKey
+    impl: str
+    key: CellKey
     points: list[Point] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def mechanism(self) -> str:
+        text = label(self.key[0], self.key[1])
+        return text if self.impl == "python" else f"{text} [{self.impl}]"
 
     @property
     def name(self) -> str:
-        transport, variant, workload, size = self.key
-        return f"{label(transport, variant)} {workload} {format_size(size)}"
+        return f"{self.mechanism} {self.key[2]} {format_size(self.key[3])}"
+
+    @property
+    def bigger_is_better(self) -> bool:
+        return not is_latency(self.key[2])
 
     @property
     def steps(self) -> list[Point]:
         return [point for point in self.points if point.step]
 
+    def slowdown_since(self, recent: int) -> Change | None:
+        """The change in force at the newest file, if it is a slowdown starting in the ``recent`` newest."""
+        if not self.changes:
+            return None
+        last = self.changes[-1]
+        if last.worse(self.bigger_is_better) and last.index >= len(self.points) - recent:
+            return last
+        return None
 
-def headline(cell: dict[str, Any]) -> float:
-    return workloads.get(cell["workload"]).headline_value(cell)
+
+def headline(cell: dict[str, Any]) -> tuple[float, tuple[float, float] | None] | None:
+    """A cell row's headline figure and its interval, or None when it has none."""
+    figure, low, high = LATENCY_COLUMNS if is_latency(cell["workload"]) else RATE_COLUMNS
+    value = cell.get(figure)
+    if cell.get("status") != "ok" or not isinstance(value, int | float) or not value > 0:
+        return None
+    try:
+        bounds = (float(cell[low]), float(cell[high]))
+    except (KeyError, TypeError, ValueError):
+        return float(value), None
+    return float(value), bounds if math.isfinite(bounds[0] + bounds[1]) else None
 
 
 def format_value(workload: str, value: float) -> str:
-    return format_ns(value) if workloads.get(workload).latency else format_rate(value)
+    return format_ns(value) if is_latency(workload) else format_rate(value)
 
 
-def build(loaded: list[Loaded], settings: compare.Settings) -> list[Line]:
-    """One line per (machine, cell), oldest point first, with steps between consecutive files."""
-    lines: dict[tuple[str, compare.CellKey], Line] = {}
-    by_machine: dict[str, list[Loaded]] = {}
-    for item in loaded:
-        by_machine.setdefault(item[1]["machine"]["name"], []).append(item)
-    for machine, files in by_machine.items():
-        previous: dict[compare.CellKey, int] = {}  # cell -> index of the last file where it was ok
-        comparisons: dict[tuple[int, int], compare.Comparison] = {}
-        for index, (path, document) in enumerate(files):
-            for key, cell in compare.cells_by_key(document, path).items():
-                if cell["status"] != "ok":
-                    continue
-                line = lines.setdefault((machine, key), Line(machine, key))
-                point = Point(path, document["created"], headline(cell), bool(cell.get("unstable")))
-                if key in previous:
-                    point.step = _step(files, previous[key], index, key, settings, comparisons)
-                line.points.append(point)
-                previous[key] = index
+def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
+    """One line per (machine, impl, cell), oldest point first, with its change points."""
+    settings = settings or Settings()
+    lines: dict[tuple[str, str, CellKey], Line] = {}
+    for summary in found:
+        label_text = summary.run.get("label")
+        for cell in summary.head_dicts():
+            figure = headline(cell)
+            if figure is None:
+                continue
+            key: CellKey = (cell["transport"], cell["variant"], cell["workload"], cell["size"])
+            impl = cell["impl"] or "python"
+            line = lines.get((summary.machine, impl, key))
+            if line is None:
+                line = lines[(summary.machine, impl, key)] = Line(summary.machine, impl, key)
+            line.points.append(Point(summary.path, summary.created, label_text, *figure, cell["unstable"]))
+    for line in lines.values():
+        _detect(line, settings)
     return sorted(
         lines.values(),
-        key=lambda line: (line.machine, line.key[3], line.key[2], line.key[0], line.key[1] or ""),
+        key=lambda line: (line.machine, line.impl, line.key[3], line.key[2], line.key[0], line.key[1] or ""),
     )
 
 
-def _step(
-    files: list[Loaded],
-    before: int,
-    after: int,
-    key: compare.CellKey,
-    settings: compare.Settings,
-    cache: dict[tuple[int, int], compare.Comparison],
-) -> str:
-    if (before, after) not in cache:
-        cache[(before, after)] = compare.compare(files[before], files[after], settings)
-    for cell in cache[(before, after)].cells:
-        if cell.key == key and cell.verdict in ("slower", "faster"):
-            return f"{cell.verdict} {cell.detail}"
-    return ""
+def _detect(line: Line, settings: Settings) -> None:
+    values = [point.value for point in line.points]
+    line.changes = detect(values, [not point.unstable for point in line.points], settings)
+    for change in line.changes:
+        line.points[change.index].step = change_text(line, change)
 
 
-def sparkline(values: list[float]) -> str:
+def change_text(line: Line, change: Change) -> str:
+    """``slower p50 +30.0% [+24.1%, +36.2%] p=2e-09``: direction, metric, size, interval, significance."""
+    direction = "slower" if change.worse(line.bigger_is_better) else "faster"
+    interval = "" if change.ci is None else f" [{change.ci[0] - 1:+.1%}, {change.ci[1] - 1:+.1%}]"
+    return f"{direction} {metric_name(line.key[2])} {change.ratio - 1:+.1%}{interval} p={change.p_value:.1g}"
+
+
+def sparkline(values: list[float], width: int = 40) -> str:
+    """Bars over the series; a long one is cut into ``width`` stretches, each drawn at its median."""
+    if len(values) > width:
+        edges = [round(i * len(values) / width) for i in range(width + 1)]
+        values = [sorted(values[a:b])[(b - a) // 2] for a, b in itertools.pairwise(edges)]
     low, high = min(values), max(values)
     if high <= low:
         return SPARKS[0] * len(values)
@@ -119,7 +172,7 @@ def _stamp(created: str) -> str:
 
 def _columns(lines: list[Line], last: int) -> tuple[list[tuple[str, Path]], list[str]]:
     """The last ``last`` files as (created, path), and their headers (with seconds when minutes collide)."""
-    files = sorted({(p.created, p.file) for line in lines for p in line.points})[-last:]
+    files = sorted({(p.created, p.file) for line in lines for p in line.points[-last:]})[-last:]
     headers = [_stamp(created) for created, _ in files]
     if len(set(headers)) < len(headers):
         headers = [created.replace("T", " ")[5:19] for created, _ in files]
@@ -127,8 +180,12 @@ def _columns(lines: list[Line], last: int) -> tuple[list[tuple[str, Path]], list
 
 
 def _values(line: Line, files: list[tuple[str, Path]]) -> list[str]:
-    by_file = {(p.created, p.file): p for p in line.points}
+    by_file = {(p.created, p.file): p for p in line.points[-len(files) :]}
     return [_value_text(line.key[2], by_file.get(column)) for column in files]
+
+
+def _changes_text(line: Line) -> str:
+    return "; ".join(f"{_stamp(p.created)} {p.step}" for p in line.steps)
 
 
 def table(lines: list[Line], last: int) -> Table:
@@ -136,8 +193,8 @@ def table(lines: list[Line], last: int) -> Table:
     machines = sorted({line.machine for line in lines})
     result = Table(
         title=escape(
-            f"history of {', '.join(machines)} (UTC): p50 round trip (pingpong), "
-            "throughput (stream); ! a slower step, + a faster one, ? unstable"
+            f"history of {', '.join(machines)} (UTC): p50 round trip (pingpong), throughput (stream); "
+            "! a slower level starts, + a faster one, ? unstable"
         )
     )
     columns = [
@@ -147,23 +204,21 @@ def table(lines: list[Line], last: int) -> Table:
         ("size", "right"),
         *((header, "right") for header in headers),
         ("trend", "left"),
-        ("steps", "left"),
+        ("changes", "left"),
     ]
     for header, justify in columns:
         result.add_column(header, justify=justify)  # type: ignore[arg-type]
     for line in lines:
-        transport, variant, workload, size = line.key
-        values = _values(line, files)
-        steps = "; ".join(f"{_stamp(p.created)} {p.step}" for p in line.steps)
+        last_change = line.changes[-1:]
         result.add_row(
             escape(line.machine),
-            escape(label(transport, variant)),
-            workload,
-            format_size(size),
-            *values,
+            escape(line.mechanism),
+            line.key[2],
+            format_size(line.key[3]),
+            *_values(line, files),
             sparkline([p.value for p in line.points]),
-            escape(steps),
-            style="red" if any("slower" in p.step for p in line.steps[-1:]) else None,
+            escape(_changes_text(line)),
+            style="red" if last_change and last_change[0].worse(line.bigger_is_better) else None,
         )
     return result
 
@@ -176,23 +231,25 @@ def _value_text(workload: str, point: Point | None) -> str:
 
 
 def markdown(lines: list[Line], last: int) -> str:
+    if not lines:
+        return "No changes: every cell held its level.\n"
     files, headers = _columns(lines, last)
     out = [
-        "| machine | mechanism | workload | size | " + " | ".join(headers) + " | trend | steps |",
+        "| machine | mechanism | workload | size | " + " | ".join(headers) + " | trend | changes |",
         "|:--|:--|:--|--:|" + "--:|" * len(headers) + ":--|:--|",
     ]
     for line in lines:
-        transport, variant, workload, size = line.key
         values = " | ".join(_values(line, files))
-        steps = "; ".join(f"{_stamp(p.created)} {p.step}" for p in line.steps)
         out.append(
-            f"| {line.machine} | {label(transport, variant)} | {workload} | {format_size(size)} | "
-            f"{values} | {sparkline([p.value for p in line.points])} | {steps} |"
+            f"| {line.machine} | {line.mechanism} | {line.key[2]} | {format_size(line.key[3])} | "
+            f"{values} | {sparkline([p.value for p in line.points])} | {_changes_text(line)} |"
         )
     out += [
         "",
-        "Values: p50 round trip (pingpong), throughput (stream); times UTC. `!` a slower step, "
-        "`+` a faster step, `?` unstable (runs disagree).",
+        "Values: p50 round trip (pingpong), throughput (stream); times UTC. A change is a change point over "
+        "the whole series: the change of level (after/before, Hodges-Lehmann, with its 95% interval) and "
+        "its p-value; `!` a slower level starts there, `+` a faster one, `?` unstable (runs disagree; "
+        "never a change on its own).",
     ]
     return "\n".join(out) + "\n"
 
@@ -201,16 +258,20 @@ def as_json(lines: list[Line]) -> list[dict[str, Any]]:
     return [
         {
             "machine": line.machine,
+            "impl": line.impl,
             "transport": line.key[0],
             "variant": line.key[1],
             "workload": line.key[2],
             "size": line.key[3],
             "metric": workloads.get(line.key[2]).headline,
+            "changes": [_change_json(line, change) for change in line.changes],
             "points": [
                 {
                     "file": str(p.file),
                     "created": p.created,
+                    "label": p.label,
                     "value": p.value,
+                    "ci95": None if p.interval is None else list(p.interval),
                     "unstable": p.unstable,
                     "step": p.step or None,
                 }
@@ -219,6 +280,23 @@ def as_json(lines: list[Line]) -> list[dict[str, Any]]:
         }
         for line in lines
     ]
+
+
+def _change_json(line: Line, change: Change) -> dict[str, Any]:
+    point = line.points[change.index]
+    return {
+        "index": change.index,
+        "file": str(point.file),
+        "created": point.created,
+        "label": point.label,
+        "direction": "slower" if change.worse(line.bigger_is_better) else "faster",
+        "ratio": change.ratio,
+        "ci95": None if change.ci is None else list(change.ci),
+        "p_value": change.p_value,
+        "files_before": change.before,
+        "files_after": change.after,
+        "text": point.step,
+    }
 
 
 # ---- command line -------------------------------------------------------------------------------------
@@ -234,10 +312,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--machine", help="only this machine name")
     parser.add_argument("--last", type=int, default=6, help="files shown as columns (default 6)")
-    parser.add_argument("--threshold", default="5%", help="smallest change that is a step (default 5%%)")
-    parser.add_argument("--alpha", default="0.05", help="one-sided significance level (default 0.05)")
+    parser.add_argument(
+        "--threshold", default="5%", help="smallest change of level that counts (default 5%%)"
+    )
+    parser.add_argument("--alpha", default="0.005", help="significance level of each change (default 0.005)")
+    parser.add_argument("--min-files", type=int, default=3, help="fewest files that make a level (default 3)")
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
-    parser.add_argument("--steps-only", action="store_true", help="only cells with at least one step")
+    parser.add_argument("--steps-only", "--changes-only", action="store_true", help="only cells that changed")
+    parser.add_argument(
+        "--fail-on-change",
+        action="store_true",
+        help="exit 1 when a significant slowdown beyond --threshold starts in the newest --recent files",
+    )
+    parser.add_argument(
+        "--recent", type=int, default=5, help="newest files of a series that --fail-on-change looks at"
+    )
 
 
 def command(args: argparse.Namespace) -> int:
@@ -245,23 +334,7 @@ def command(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from ipcbench.errors import InputError
-
-    if args.last < 1:
-        raise InputError("--last must be at least 1")
-    settings = compare.Settings(
-        threshold=compare.parse_fraction(args.threshold, "--threshold"),
-        alpha=compare.parse_fraction(args.alpha, "--alpha"),
-    )
-    loaded = collect(args.paths)
-    if args.machine:
-        loaded = [item for item in loaded if item[1]["machine"]["name"] == args.machine]
-        if not loaded:
-            where = ", ".join(map(str, args.paths))
-            raise InputError(f"no result files of machine {args.machine!r} in {where}")
-    lines = build(loaded, settings)
-    if args.steps_only:
-        lines = [line for line in lines if line.steps]
+    lines = [line for line in build(_load(args), _settings(args)) if line.changes or not args.steps_only]
     if args.format == "json":
         print(json.dumps(as_json(lines), indent=1))
     elif args.format == "markdown":
@@ -269,4 +342,36 @@ def command(args: argparse.Namespace) -> int:
     else:
         # Not a terminal (a CI log): rich would squeeze the table into 80 columns.
         Console(highlight=False, width=None if sys.stdout.isatty() else 160).print(table(lines, args.last))
-    return 0
+    if not args.fail_on_change:
+        return EXIT_OK
+    slower = [(line, change) for line in lines if (change := line.slowdown_since(args.recent))]
+    for line, change in slower:
+        point = line.points[change.index]
+        print(f"regression: {line.machine} {line.name}: {point.step} from {point.file}", file=sys.stderr)
+    return EXIT_REGRESSION if slower else EXIT_OK
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from ipcbench.compare import parse_fraction
+    from ipcbench.errors import InputError
+
+    for name in ("last", "min_files", "recent"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be at least 1")
+    return Settings(
+        threshold=parse_fraction(args.threshold, "--threshold"),
+        alpha=parse_fraction(args.alpha, "--alpha"),
+        min_size=args.min_files,
+    )
+
+
+def _load(args: argparse.Namespace) -> list[Summary]:
+    from ipcbench.errors import InputError
+
+    found = summaries(args.paths)
+    if args.machine:
+        found = [summary for summary in found if summary.machine == args.machine]
+        if not found:
+            where = ", ".join(map(str, args.paths))
+            raise InputError(f"no result files of machine {args.machine!r} in {where}")
+    return found

@@ -1,60 +1,147 @@
-"""ipcbench history: one line per cell over time, steps judged like compare judges a change."""
+"""ipcbench history: one line per cell over time, with change points over the whole series."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from ipcbench import compare, history
+import numpy as np
+
+from ipcbench import history
+from ipcbench.cache import summaries
 from ipcbench.cli import main
-from ipcbench.frames import collect
-from tests.compare_docs import document, grid, scaled, write
+from tests.compare_docs import MECHANISMS, document, grid, write
+
+PIPE = ("pipe", "pingpong", 64)
 
 
-def three_files(folder: Path) -> Path:
-    """Three runs of m1 (pipe pingpong 64 steps up 50% in the third; the second only moves its runs by 1%,
-    not its headline figure) and one run of another machine."""
-    write(document(grid(), created="2026-11-20T10:00:00Z"), folder / "m1" / "a.json")
-    write(scaled(document(grid(), created="2026-11-21T10:00:00Z"), [1.01, 0.99]), folder / "m1" / "b.json")
-    stepped = document(grid({("pipe", "pingpong", 64): 1.5}), created="2026-11-22T10:00:00Z")
-    write(stepped, folder / "m1" / "c.json")
-    write(document(grid(), machine="m2", created="2026-11-22T11:00:00Z"), folder / "m2" / "a.json")
+def noisy_series(
+    folder: Path,
+    count: int = 20,
+    slow_from: int | None = 10,
+    factor: float = 1.5,
+    machine: str = "m1",
+    unstable_from: int | None = None,
+    seed: int = 0,
+) -> Path:
+    """``count`` files of one machine, every cell moving 2% from file to file; pipe pingpong 64 runs
+    ``factor`` times slower from file ``slow_from`` on (flagged unstable from ``unstable_from``)."""
+    rng = np.random.default_rng(seed)
+    keys = [(m, w, s) for m in MECHANISMS for w in ("pingpong", "stream") for s in (64, 4096)]
+    for index in range(count):
+        factors = {key: float(np.exp(rng.normal(0, 0.02))) for key in keys}
+        if slow_from is not None and index >= slow_from:
+            factors[PIPE] *= factor
+        doc = document(grid(factors), machine=machine, created=f"2026-11-{index + 1:02d}T10:00:00Z")
+        doc["label"] = f"night-{index}"
+        if unstable_from is not None and index >= unstable_from:
+            cell = next(c for c in doc["cells"] if (c["transport"], c["workload"], c["size"]) == PIPE)
+            cell["unstable"] = True
+        write(doc, folder / machine / f"{index:02d}.json")
     return folder
 
 
-def test_a_step_is_flagged_where_it_happened(tmp_path: Path) -> None:
-    lines = history.build(collect([three_files(tmp_path)]), compare.Settings())
-    pipe = next(line for line in lines if line.machine == "m1" and line.name == "pipe pingpong 64")
-    assert [p.value for p in pipe.points] == [10_000, 10_000, 15_000]
-    assert [p.step for p in pipe.points] == ["", "", "slower p50 +48.5%"]
-    stepped = {(line.machine, line.name) for line in lines if line.steps}
-    assert stepped == {("m1", "pipe pingpong 64")}
+def pipe_line(lines: list[history.Line], machine: str = "m1") -> history.Line:
+    return next(line for line in lines if line.machine == machine and line.name == "pipe pingpong 64")
+
+
+def test_a_change_is_found_where_the_new_level_starts(tmp_path: Path) -> None:
+    noisy_series(tmp_path)
+    noisy_series(tmp_path, count=8, slow_from=None, machine="m2")
+    lines = history.build(summaries([tmp_path]))
+    pipe = pipe_line(lines)
+    assert [change.index for change in pipe.changes] == [10]
+    change = pipe.changes[0]
+    assert 1.4 < change.ratio < 1.6 and change.ci is not None and change.ci[0] > 1.3
+    assert change.p_value < 0.005 and (change.before, change.after) == (10, 10)
+    assert pipe.points[10].step.startswith("slower p50 +")
+    assert [p.step == "" for p in pipe.points] == [True] * 10 + [False] + [True] * 9
+    changed = {(line.machine, line.name) for line in lines if line.changes}
+    assert changed == {("m1", "pipe pingpong 64")}
     assert {line.machine for line in lines} == {"m1", "m2"}  # machines are never mixed in one line
+    assert pipe_line(lines, "m2").impl == "python"  # schema-1 files are the Python tier
+
+
+def test_unstable_files_never_make_a_change_on_their_own(tmp_path: Path) -> None:
+    noisy_series(tmp_path, slow_from=10, unstable_from=10)
+    pipe = pipe_line(history.build(summaries([tmp_path])))
+    assert pipe.changes == []
+    assert [p.unstable for p in pipe.points][10:] == [True] * 10
 
 
 def test_markdown_and_json_output(tmp_path: Path, capsys) -> None:
-    folder = three_files(tmp_path)
-    assert main(["history", str(folder), "--machine", "m1", "--format", "markdown", "--steps-only"]) == 0
+    folder = noisy_series(tmp_path)
+    assert main(["history", str(folder), "--format", "markdown", "--changes-only", "--last", "3"]) == 0
     out = capsys.readouterr().out
-    assert "| m1 | pipe | pingpong | 64 | 10 us | 10 us | 15 us! |" in out
-    assert "11-22 10:00 slower p50 +48.5%" in out
     assert out.count("| m1 |") == 1
+    row = next(line for line in out.splitlines() if line.startswith("| m1 |"))
+    assert row.startswith(
+        "| m1 | pipe | pingpong | 64 | 15.2 us | 14.9 us | 14.6 us | ▁▁▁▁▁▁▁▁▁▁██▇███▇██▇ |"
+    )
+    assert "11-11 10:00 slower p50 +" in row
     assert main(["history", str(folder), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert len(data) == 2 * 32
-    assert data[0]["metric"] == "p50_ns"
+    assert len(data) == 32
+    pipe = next(
+        d for d in data if d["transport"] == "pipe" and d["workload"] == "pingpong" and d["size"] == 64
+    )
+    assert pipe["metric"] == "p50_ns" and pipe["impl"] == "python"
+    [change] = pipe["changes"]
+    assert change["index"] == 10 and change["label"] == "night-10" and change["direction"] == "slower"
+    assert change["file"].endswith("10.json") and change["created"] == "2026-11-11T10:00:00Z"
+    steps = [point["step"] for point in pipe["points"]]
+    assert steps[10] == change["text"] and steps.count(None) == 19
+    assert pipe["points"][0]["ci95"] is not None
+
+
+def test_fail_on_change_fires_only_for_a_new_slowdown(tmp_path: Path, capsys) -> None:
+    new = noisy_series(tmp_path / "new", slow_from=16)
+    old = noisy_series(tmp_path / "old", slow_from=5)
+    faster = noisy_series(tmp_path / "faster", slow_from=16, factor=0.6)
+    assert main(["history", str(new), "--fail-on-change", "--format", "json"]) == 1
+    assert "regression: m1 pipe pingpong 64: slower p50" in capsys.readouterr().err
+    assert main(["history", str(new), "--format", "json"]) == 0  # without the flag: a report only
+    assert main(["history", str(old), "--fail-on-change", "--format", "json"]) == 0
+    assert main(["history", str(old), "--fail-on-change", "--recent", "16", "--format", "json"]) == 1
+    assert main(["history", str(faster), "--fail-on-change", "--format", "json"]) == 0
+    assert main(["history", str(new), "--fail-on-change", "--threshold", "60%", "--format", "json"]) == 0
 
 
 def test_table_output_and_bad_input(tmp_path: Path, capsys) -> None:
-    folder = three_files(tmp_path)
+    folder = noisy_series(tmp_path)
     assert main(["history", str(folder), "--last", "2"]) == 0
     assert "pipe" in capsys.readouterr().out
     assert main(["history", str(folder), "--machine", "nobody"]) == 2
     assert "no result files of machine 'nobody'" in capsys.readouterr().err
     assert main(["history", str(tmp_path / "missing")]) == 2
     assert main(["history", str(folder), "--threshold", "5"]) == 2
+    assert main(["history", str(folder), "--min-files", "0"]) == 2
+
+
+def test_a_short_series_has_no_changes(tmp_path: Path) -> None:
+    write(document(grid(), created="2026-11-20T10:00:00Z"), tmp_path / "a.json")
+    write(document(grid({PIPE: 1.5}), created="2026-11-21T10:00:00Z"), tmp_path / "b.json")
+    lines = history.build(summaries([tmp_path]))
+    assert all(line.changes == [] for line in lines)
+    assert [p.value for p in pipe_line(lines).points] == [10_000, 15_000]
 
 
 def test_sparkline_spans_the_range() -> None:
     assert history.sparkline([1, 2, 3]) == "▁▅█"
     assert history.sparkline([5, 5]) == "▁▁"
+    assert len(history.sparkline(list(range(1000)))) == 40
+
+
+def test_the_ci_workflow_tracks_the_series_on_main() -> None:
+    import yaml
+
+    from tests.conftest import ROOT
+
+    workflow = yaml.safe_load((ROOT / ".github/workflows/bench.yml").read_text())
+    job = workflow["jobs"]["history"]
+    assert "refs/heads/main" in job["if"] and job["needs"] == "gate"
+    commands = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "ipcbench history stored/results" in commands and "--fail-on-change" in commands
+    assert "ipcbench report stored/results" in commands
+    uploads = [step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact")]
+    assert "reports/history.html" in uploads[0]["with"]["path"]

@@ -1,6 +1,8 @@
 """``ipcbench report``: one self-contained HTML page from stored result files (issue 3).
 
-The page opens offline from disk: styles inline, figures as inline SVG, no scripts, fonts or network. The
+Every file given is read through its cached summary (``ipcbench.cache``); only the few runs the page
+shows in detail are loaded whole, so a report over a thousand files takes seconds. The page opens offline
+from disk: styles inline, figures as inline SVG, no scripts, fonts or network. The
 work is split by stage: ``runs`` (loaded files), ``verdicts`` (the claims, pure), ``tables`` and
 ``figures`` (what each section shows), ``page`` (the template). Bad input is an ``InputError``: one line on
 stderr and exit status 2.
@@ -35,16 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ipcbench.report.page import render
+    from ipcbench.cache import summaries
+    from ipcbench.report.page import render, shown
     from ipcbench.report.runs import load_runs
 
-    files = store.find_results(list(args.paths))
-    if not files:
+    if not store.find_results(list(args.paths)):
         where = ", ".join(str(path) for path in args.paths)
         raise InputError(f"nothing to report: no result files in {where}")
-    html = render(load_runs(files))
+    found = summaries(args.paths)
+    html = render(load_runs(summary.path for summary in shown(found)), found)
     write(html, args.output)
-    print(f"report: {args.output} ({len(files)} result file{'s' if len(files) != 1 else ''})")
+    print(f"report: {args.output} ({len(found)} result file{'s' if len(found) != 1 else ''})")
     return 0
 
 

@@ -1,8 +1,10 @@
 """Assemble the report page: choose which runs each section shows, compute, draw, fill the template.
 
 Sections 2 to 9 describe the *primary* run, the newest file given. Verdicts are computed for the newest
-run of every machine. With more than one run, the comparison section puts them side by side: the newest
-run of each machine when there are several machines, else every run of the one machine, oldest first.
+run of every machine. With more than one run, the comparison section puts a handful side by side: the
+newest run of each machine (the ``MOST_MACHINES`` newest) when there are several machines, else the first
+and the newest run of the one machine. The Trends section draws every file of each machine with a series
+(``report.trends``), from the files' cached summaries: only the runs shown in detail are loaded whole.
 The template is rendered with autoescaping on: every string from a result file is escaped; only the SVG
 that matplotlib wrote (which escapes its own text) is inserted as markup.
 """
@@ -16,13 +18,15 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ipcbench import __version__
-from ipcbench.report import choices, figures, run_figures, style, tables
+from ipcbench import __version__, history
+from ipcbench.cache import Summary, summarize
+from ipcbench.report import choices, figures, run_figures, style, tables, trends
 from ipcbench.report.runs import Run, newest_per_machine, size_text
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
 from ipcbench.units import format_ns
 
 TEMPLATE = "index.html.j2"
+MOST_MACHINES = 6  # machines side by side in the comparison: a handful of lines per panel
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,28 @@ class ClaimResult:
     highlights: list[tuple[str, str]]
 
 
-def render(runs: list[Run]) -> str:
-    """The whole page for ``runs`` (oldest first, at least one)."""
+def shown(found: list[Summary]) -> list[Summary]:
+    """The files the page shows in detail (oldest first): the newest of each of the ``MOST_MACHINES``
+    newest machines, and with one machine its first and newest file."""
+    newest: dict[str, Summary] = {}
+    for summary in found:
+        newest[summary.machine] = summary
+    picked = sorted(newest.values(), key=lambda s: (s.created, str(s.path)))[-MOST_MACHINES:]
+    if len(newest) == 1 and len(found) > 1:
+        picked = [found[0], found[-1]]
+    return picked
+
+
+def render(runs: list[Run], found: list[Summary] | None = None) -> str:
+    """The whole page for ``runs`` (oldest first, at least one), with the Trends of ``found``: every file
+    given (summaries, oldest first; by default the runs themselves)."""
     primary = runs[-1]
+    found = found if found is not None else [summarize(run.document, run.path) for run in runs]
     context: dict[str, Any] = {
         "primary": primary,
         "runs": runs,
+        "files": found,
+        "partial_files": sum(1 for summary in found if summary.run.get("run_status") != "complete"),
         "partial_runs": [run for run in runs if run.partial],
         "planned": tables.planned_cells(primary),
         "claims": _claims(newest_per_machine(runs)),
@@ -48,6 +68,7 @@ def render(runs: list[Run]) -> str:
     }
     context.update(_single_run(primary))
     context.update(_comparison(runs))
+    context["trends"] = trends.trends(history.build(found))
     return _environment().get_template(TEMPLATE).render(context)
 
 
@@ -113,13 +134,17 @@ def _single_run(run: Run) -> dict[str, Any]:
 
 def _comparison(runs: list[Run]) -> dict[str, Any]:
     machines = newest_per_machine(runs)
-    series = machines if len(machines) > 1 else runs
-    if len(series) < 2:
+    series = machines[-MOST_MACHINES:] if len(machines) > 1 else [runs[0], runs[-1]]
+    if len(runs) < 2:
         return {"series": [], "series_rule": "", "cross_rows": [], "compared": [], "omitted": 0}
     compared = series[1:][-tables.MOST_COMPARED :]
     return {
         "series": series,
-        "series_rule": "the newest run of each machine" if len(machines) > 1 else "every run, oldest first",
+        "series_rule": (
+            "the newest run of each machine"
+            if len(machines) > 1
+            else "the first and the newest run of this machine"
+        ),
         "runs_relative_svg": _svg(run_figures.relative_to_first(series)),
         "runs_latency_svg": _svg(run_figures.across_runs(series, "latency")),
         "runs_throughput_svg": _svg(run_figures.across_runs(series, "throughput")),

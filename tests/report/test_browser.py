@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from browser import Browser, Page, chromium_binary
-from report_docs import full_run, save, small_run
+from report_docs import around, document, full_run, pingpong, save, small_run, stream
 
 from ipcbench.cli import main
 
@@ -33,6 +33,8 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     save(full_run(machine="laptop", created="2026-01-02T00:00:00Z"), folder / "results" / "laptop" / "a.json")
     partial = small_run(machine=MACHINE, created="2026-01-01T00:00:00Z", label=LABEL, status="running")
     save(partial, folder / "results" / "other" / "b.json")
+    for index in range(20):  # a month of nightly runs of the laptop: the Trends section, with one change
+        save(nightly(index), folder / "results" / "laptop" / f"night-{index:02d}.json")
     assert main(["report", str(folder / "results"), "-o", str(folder / "index.html")]) == 0
     browser = Browser(BINARY, folder / "profile")
     try:
@@ -41,11 +43,24 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
         browser.close()
 
 
+def nightly(index: int) -> dict:
+    """Three mechanisms at two sizes, moving 1-2% from night to night; pipe's round trip 1.5x slower from
+    night 12 on."""
+    cells = []
+    for size in (64, 4096):
+        for label, factor in (("pipe", 1.0), ("posix-shm/sem", 1.0), ("posix-shm/spin", 5.0)):
+            slow = 1.5 if label == "pipe" and index >= 12 else 1.0
+            cells.append(pingpong(label, size, around(10_000.0 / factor * slow * (1 + index % 3 / 100))))
+            cells.append(stream(label, size, around(1e8 * factor * (1 + index % 2 / 50))))
+    return document(cells, machine="laptop", created=f"2025-12-{index + 1:02d}T03:00:00Z")
+
+
 def test_every_figure_is_drawn(page: Page) -> None:
     sizes = page.evaluate(
         "[...document.querySelectorAll('figure svg')].map(s => s.getBoundingClientRect().width)"
     )
-    assert len(sizes) == 6 + 3  # one run's six figures, and three comparing the two machines
+    # One run's six figures, three comparing the two machines, the laptop's two trends.
+    assert len(sizes) == 6 + 3 + 2
     assert all(width > 600 for width in sizes), sizes
     sections = page.evaluate("[...document.querySelectorAll('h2[id]')].map(h => h.id)")
     expected = [
@@ -58,7 +73,15 @@ def test_every_figure_is_drawn(page: Page) -> None:
         "problems",
         "method",
     ]
-    assert sections == [*expected, "comparison"]
+    assert sections == [*expected, "comparison", "trends"]
+
+
+def test_trends_mark_and_list_the_change(page: Page) -> None:
+    text = page.evaluate("document.querySelector('#trends').parentElement.innerText")
+    assert "laptop: 21 files" in text
+    assert "slower p50 +50" in text and "2025-12-13T03:00:00Z" in text
+    folded = page.evaluate("[...document.querySelectorAll('details.files')].map(d => d.open)")
+    assert folded == [False]  # the list of all 22 files stays folded
 
 
 def test_no_errors_and_no_requests_beyond_the_file(page: Page) -> None:

@@ -74,8 +74,10 @@ def test_several_runs_of_one_machine_are_compared_over_time() -> None:
     runs = [run_of(small_run(created=f"2026-0{m}-01T00:00:00Z"), f"run{m}.json") for m in (1, 2, 3)]
     html = render(runs)
     assert 'id="comparison"' in html
-    assert "3 runs side by side: every run, oldest first" in html
-    assert svgs(html) == 6 + 3
+    assert "2 runs side by side: the first and the newest run of this machine" in html
+    assert "All 3 result files" in html  # the list of every file, folded
+    assert 'id="trends"' in html and "box: 3 files" in html
+    assert svgs(html) == 6 + 3 + 2  # one run, the comparison, the trends of round trip and stream
     assert html.count('class="result"') == 4  # one machine: one verdict per claim
 
 

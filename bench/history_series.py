@@ -1,0 +1,263 @@
+"""A long history of result files made by resampling real runs: the benchmark (and the tests) of
+``ipcbench history``, ``ipcbench report`` and ``ipcbench.load`` over hundreds of files.
+
+Each synthetic file is the newest real file given, with every measured cell's runs drawn at random (with
+replacement) from the pool of that cell's runs in *all* the real files given, so the file-to-file noise is
+the noise real runs show, session differences included. The cell's figures are recomputed from the drawn
+runs the way the runner computes them (``ipcbench.runner.summarise``: means and Student intervals across
+runs, p50 moved with the runs' p50s, the unstable rule on the spread of the runs). A *plant* multiplies
+one cell's time per message by a factor from one file on: the change the detector has to find.
+
+    python bench/history_series.py results/ --count 1000 --output /tmp/history --seed 1
+    python bench/history_series.py results/ --count 60 --plant "pipe pingpong 4096 1.3 40" -o /tmp/s
+    python bench/history_series.py --measure /tmp/history      # time load, history, report on them
+
+The files are written once, with day-apart ``created`` times, under ``OUTPUT/<machine>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ipcbench import stats, store
+
+Key = tuple[str, str | None, str, int]
+START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Plant:
+    """From file ``start`` on (0-based), the cell runs ``factor`` times slower."""
+
+    key: Key
+    factor: float
+    start: int
+
+    @classmethod
+    def parse(cls, text: str) -> Plant:
+        mechanism, workload, size, factor, start = text.split()
+        transport, _, variant = mechanism.partition("/")
+        return cls((transport, variant or None, workload, int(size)), float(factor), int(start))
+
+
+def cell_key(cell: dict[str, Any]) -> Key:
+    return (cell["transport"], cell.get("variant"), cell["workload"], int(cell["size"]))
+
+
+def run_pools(documents: Iterable[dict[str, Any]]) -> dict[Key, list[dict[str, Any]]]:
+    pools: dict[Key, list[dict[str, Any]]] = {}
+    for document in documents:
+        for cell in store.iter_ok_cells(document):
+            pools.setdefault(cell_key(cell), []).extend(cell["runs"])
+    return pools
+
+
+def slowed(run: dict[str, Any], factor: float) -> dict[str, Any]:
+    """A run whose every message took ``factor`` times as long."""
+    run = dict(run)
+    run["elapsed_ns"] = run["elapsed_ns"] * factor
+    for name in ("bytes_per_s", "msgs_per_s"):
+        run[name] = run[name] / factor
+    for name in ("p50_ns", "p99_ns"):
+        if name in run:
+            run[name] = run[name] * factor
+    return run
+
+
+@lru_cache(maxsize=64)
+def _t_quantile(runs: int) -> float:
+    from scipy.stats import t
+
+    return float(t.ppf(0.975, runs - 1))
+
+
+def mean_ci(values: list[float]) -> list[float] | None:
+    """``stats.mean_ci`` without scipy's per-call overhead (the same Student-t interval)."""
+    if len(values) < 2:
+        return None
+    mean = statistics.fmean(values)
+    half = _t_quantile(len(values)) * statistics.stdev(values) / len(values) ** 0.5
+    return [mean - half, mean + half]
+
+
+def resampled_cell(
+    cell: dict[str, Any], pool: list[dict[str, Any]], rng: np.random.Generator, factor: float
+) -> dict[str, Any]:
+    runs = [slowed(pool[i], factor) for i in rng.integers(0, len(pool), len(cell["runs"]))]
+    new = dict(cell, runs=runs)
+    rates = [run["bytes_per_s"] for run in runs]
+    messages = [run["msgs_per_s"] for run in runs]
+    new["throughput"] = dict(
+        cell["throughput"],
+        bytes_per_s=statistics.fmean(rates),
+        msgs_per_s=statistics.fmean(messages),
+        ci95_bytes_per_s=mean_ci(rates),
+        ci95_msgs_per_s=mean_ci(messages),
+    )
+    basis = rates
+    if cell["workload"] == "pingpong" and cell.get("latency_ns"):
+        p50s = [run["p50_ns"] for run in runs]
+        old = statistics.median([run["p50_ns"] for run in cell["runs"]])
+        scale = statistics.median(p50s) / old if old > 0 else 1.0
+        latency = {k: v * scale if isinstance(v, float | int) else v for k, v in cell["latency_ns"].items()}
+        new["latency_ns"] = dict(latency, ci95_p50=mean_ci(p50s))
+        basis = p50s
+    cv = statistics.stdev(basis) / statistics.fmean(basis) if len(basis) > 1 else None
+    new["cv"] = cv
+    new["unstable"] = cv is not None and cv > stats.UNSTABLE_CV[cell["workload"]]
+    new["unstable_reason"] = "runs disagree (resampled)" if new["unstable"] else None
+    return new
+
+
+def series(
+    documents: list[dict[str, Any]], count: int, seed: int, plant: Plant | None = None
+) -> Iterable[dict[str, Any]]:
+    """``count`` synthetic documents, oldest first."""
+    rng = np.random.default_rng(seed)
+    template = max(documents, key=lambda document: document["created"])
+    pools = run_pools(documents)
+    for index in range(count):
+        document = copy.copy(template)
+        document["created"] = (START + timedelta(days=index)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        document["label"] = f"n{index:04d}"
+        cells = []
+        for cell in template["cells"]:
+            key = cell_key(cell)
+            if cell["status"] != "ok" or key not in pools:
+                cells.append(cell)
+                continue
+            factor = plant.factor if plant and plant.key == key and index >= plant.start else 1.0
+            cells.append(resampled_cell(cell, pools[key], rng, factor))
+        document["cells"] = cells
+        yield document
+
+
+def write_series(documents: Iterable[dict[str, Any]], output: Path) -> list[Path]:
+    paths = []
+    for document in documents:
+        machine = document["machine"]["name"]
+        path = (
+            output
+            / machine
+            / f"{document['created'].replace('-', '').replace(':', '')}-{document['label']}.json"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, separators=(",", ":")))
+        paths.append(path)
+    return paths
+
+
+# ---- measuring the commands --------------------------------------------------------------------------
+
+
+COMMANDS = {
+    "load": "import ipcbench, sys; ipcbench.load(sys.argv[1])",
+    "history": "from ipcbench.cli import main; import sys; main(['history', sys.argv[1], '--format=json'])",
+    "report": "from ipcbench.cli import main; import sys; main(['report', sys.argv[1], '-o', sys.argv[2]])",
+}
+
+
+def measure(folder: Path, repeats: int) -> list[dict[str, Any]]:
+    """Wall time and peak memory (max RSS) of each command in a fresh process, cold then warm cache."""
+    rows = []
+    cache = folder / ".ipcbench-cache.sqlite3"
+    for name, code in COMMANDS.items():
+        for state in ("cold", "warm"):
+            for _ in range(repeats):
+                if state == "cold":
+                    cache.unlink(missing_ok=True)
+                rows.append({"command": name, "cache": state, **_timed(code, folder)})
+    return rows
+
+
+PEAK = "; import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+
+
+def _timed(code: str, folder: Path) -> dict[str, float]:
+    """One command in a fresh interpreter (imports included, as a user pays them); it prints its peak."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code + PEAK, str(folder), "/tmp/history-report.html"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    return {"wall_s": round(wall, 2), "peak_mib": round(int(done.stderr.split()[-1]) / 1024, 1)}
+
+
+def detection(documents: list[dict[str, Any]], plant: Plant, seeds: int, count: int) -> dict[str, Any]:
+    """Over ``seeds`` series with and without the plant: how often the planted change is found at its file
+    (plus or minus one), and how many changes appear in every other cell (false changes)."""
+    from ipcbench.cache import summarize
+    from ipcbench.history import build
+
+    found = missed_plain = false_planted = false_plain = 0
+    for seed in range(seeds):
+        for planted in (plant, None):
+            series_of = series(documents, count, seed, planted)
+            lines = build([summarize(doc, Path(f"{doc['label']}.json")) for doc in series_of])
+            target = next(line for line in lines if line.key == plant.key)
+            others = sum(len(line.changes) for line in lines if line is not target)
+            if planted:
+                found += any(abs(c.index - plant.start) <= 1 and c.worse(False) for c in target.changes)
+                false_planted += others
+            else:
+                missed_plain += bool(target.changes)
+                false_plain += others
+    cells = len(lines) - 1
+    return {
+        "seeds": seeds,
+        "files": count,
+        "plant": f"{plant.key} x{plant.factor} from file {plant.start}",
+        "found_at_the_right_file": found,
+        "changes_in_the_cell_without_plant": missed_plain,
+        "false_changes_in_other_cells": false_planted + false_plain,
+        "other_cells_per_series": cells,
+        "series": 2 * seeds,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("real", nargs="*", type=Path, help="real result files or folders to resample")
+    parser.add_argument("-o", "--output", type=Path, help="folder for the synthetic files")
+    parser.add_argument("--count", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plant", type=Plant.parse, help='"MECHANISM WORKLOAD SIZE FACTOR FROM_FILE"')
+    parser.add_argument("--measure", type=Path, help="time load, history and report over this folder")
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--detection", type=int, metavar="SEEDS", help="detection and false-change rates")
+    args = parser.parse_args(argv)
+    if args.measure:
+        for row in measure(args.measure, args.repeats):
+            print(json.dumps(row))
+        return 0
+    documents = [store.load(path) for path in store.find_results(args.real)]
+    if args.detection:
+        print(json.dumps(detection(documents, args.plant, args.detection, args.count), indent=1))
+        return 0
+    paths = write_series(series(documents, args.count, args.seed, args.plant), args.output)
+    print(f"{len(paths)} files in {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""Per-file summaries of result files, and a disposable cache of them beside the results.
+
+A long history (a file per night for months) is read far more often than it is written, and every reader
+after the first needs only a summary of each file: its run columns and one flat row per cell (the rows of
+``ipcbench.load``), not its histograms or load snapshots. Parsing and validating a default-profile file
+costs tens of milliseconds, reading its cached summary well under one.
+
+The cache is a SQLite file, ``.ipcbench-cache.sqlite3``, in each *folder* a command is given (files named
+one by one are never cached). The JSON result files stay the truth: an entry is keyed by the file's path,
+size, modification time and content digest (BLAKE2b). While size and modification time match, the entry
+is used; when they differ, the file is read and hashed, and the entry is kept only if the digest still
+matches (a copy, a ``touch``), else rebuilt from the file. A cache that is missing, corrupt, of another
+format or ipcbench version, or locked is passed over silently and rebuilt when the folder is writable; a
+read-only folder is read but never written. ``IPCBENCH_CACHE=0`` turns the cache off.
+
+Summaries are made from files validated like every result file, except that histograms are not decoded
+(no summary reads them): a damaged histogram is reported by the commands that draw it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ipcbench import __version__, store
+from ipcbench.errors import ResultFileError
+
+CACHE_NAME = ".ipcbench-cache.sqlite3"
+# An entry is "HEAD\nTABLE"; readers that need no table read the head alone.
+HEAD_ONLY = (
+    "CASE WHEN instr(summary, char(10)) > 0 THEN substr(summary, 1, instr(summary, char(10)) - 1) "
+    "ELSE summary END"
+)
+PARALLEL_FROM = 32  # files to summarise before it pays to start worker processes
+# Bump when the summary's shape changes; a cache of another format is dropped and rebuilt.
+FORMAT = f"2/{__version__}"
+
+
+# What history and the report's Trends read of each cell: small enough to decode a thousand files at once.
+HEAD_COLUMNS = (
+    "transport",
+    "variant",
+    "impl",
+    "workload",
+    "size",
+    "status",
+    "unstable",
+    "p50_ns",
+    "p50_ci_low_ns",
+    "p50_ci_high_ns",
+    "bytes_per_s",
+    "bytes_per_s_ci_low",
+    "bytes_per_s_ci_high",
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What every multi-file reader needs from one result file. The full cell rows are kept as JSON text
+    and decoded only by the reader that wants them (``ipcbench.load``)."""
+
+    path: Path  # as given (a member of a named folder: folder / relative path)
+    run: dict[str, Any]  # run and machine columns of ``ipcbench.load`` (without ``file``)
+    heads: list[list[Any]]  # per cell, the HEAD_COLUMNS
+    # JSON [columns, rows]: every cell column of ``ipcbench.load`` (None: not read from the cache)
+    table_text: str | None = field(repr=False)
+
+    @property
+    def created(self) -> str:
+        return str(self.run["created"])
+
+    @property
+    def machine(self) -> str:
+        return str(self.run["machine"])
+
+    def head_dicts(self) -> Iterator[dict[str, Any]]:
+        return (dict(zip(HEAD_COLUMNS, head, strict=True)) for head in self.heads)
+
+    def table(self) -> tuple[list[str], list[list[Any]]]:
+        if self.table_text is None:
+            raise ValueError(f"{self.path}: summary read without its table (summaries(..., tables=True))")
+        columns, rows = json.loads(self.table_text)
+        return columns, rows
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        columns, rows = self.table()
+        return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def summarize(document: dict[str, Any], path: Path) -> Summary:
+    from ipcbench.frames import cell_columns, run_columns
+
+    cells = [cell_columns(cell) for cell in document["cells"]]
+    columns = list(cells[0]) if cells else []
+    table = json.dumps([columns, [list(cell.values()) for cell in cells]], separators=(",", ":"))
+    heads = [[cell[name] for name in HEAD_COLUMNS] for cell in cells]
+    return Summary(path, run_columns(document), heads, table)
+
+
+def summaries(paths: Iterable[Path | str], tables: bool = False) -> list[Summary]:
+    """Summaries of result files named directly and of every result file below named folders, oldest
+    first (by created time, then path); with ``tables``, every cell column too (``Summary.table``).
+    Raises ``ResultFileError`` like ``frames.collect``."""
+    found: list[Summary] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise ResultFileError(f"{path}: no such file or folder")
+        if path.is_dir():
+            members = _folder(path, tables)
+            if not members:
+                raise ResultFileError(f"{path}: no result files in this folder")
+            found.extend(members)
+        else:
+            found.append(summarize(store.load(path), path))
+    return sorted(found, key=lambda summary: (summary.created, str(summary.path)))
+
+
+def _folder(folder: Path, tables: bool) -> list[Summary]:
+    files = [(file, file.relative_to(folder).as_posix()) for file in store.find_results([folder])]
+    with _Cache.open(folder, tables) as cache:
+        found = cache.summaries(files)
+    return [summary for summary in found if summary is not None]
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def _parse_member(data: bytes, file: Path) -> dict[str, Any] | None:
+    """A folder member as a result document, or None when it is some other JSON file living there."""
+    if len(data) > store.MAX_FILE_BYTES:
+        store.load(file)  # raises the one-line error about the size
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        store.load(file)  # raises the one-line error
+        raise
+    document = store.decode_json(text, str(file))
+    if isinstance(document, dict) and "schema_version" not in document:
+        return None
+    return store.accept(document, str(file), decode_histograms=False)
+
+
+class _Cache:
+    """One folder's cache: reads entries, collects new ones, writes them in one transaction at the end."""
+
+    def __init__(self, folder: Path, connection: sqlite3.Connection | None, tables: bool) -> None:
+        self.folder = folder
+        self.connection = connection
+        self.tables = tables  # whether entries are read whole (else their head only: far less to decode)
+        self.entries: dict[str, tuple[int, int, str, str]] = {}
+        self.fresh: list[tuple[str, int, int, str, str]] = []
+        self.touched: list[tuple[int, int, str]] = []  # (size, mtime_ns, path): same content, new time
+
+    @classmethod
+    def open(cls, folder: Path, tables: bool) -> _CacheContext:
+        return _CacheContext(cls(folder, _connect(folder), tables))
+
+    def load_entries(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            text = "summary" if self.tables else HEAD_ONLY
+            rows = self.connection.execute(f"SELECT path, size, mtime_ns, digest, {text} FROM entries")
+            self.entries = {path: (size, mtime, digest, text) for path, size, mtime, digest, text in rows}
+        except sqlite3.Error:
+            self.entries = {}
+
+    def summaries(self, files: list[tuple[Path, str]]) -> list[Summary | None]:
+        """Each (file, key)'s summary (None: not a result file), from the cache where it is fresh."""
+        found: dict[str, Summary | None] = {}
+        pending = []
+        for file, key in files:
+            info = file.stat()
+            entry = self.entries.get(key)
+            if entry is not None and entry[:2] == (info.st_size, info.st_mtime_ns):
+                intact, cached = _decode(entry[3], file)
+                if intact:
+                    found[key] = cached
+                    continue
+            if entry is not None:  # the same content under a new time (a copy, a touch) keeps its entry
+                digest = _digest(_read(file))
+                intact, cached = _decode(entry[3], file)
+                if intact and entry[2] == digest:
+                    self.touched.append((info.st_size, info.st_mtime_ns, key))
+                    found[key] = cached
+                    continue
+            pending.append((file, key, info))
+        built = _build_all([file for file, _, _ in pending])
+        for (file, key, info), (digest, text) in zip(pending, built, strict=True):
+            self.fresh.append((key, info.st_size, info.st_mtime_ns, digest, text))
+            found[key] = _decode(text, file)[1]
+        return [found[key] for _, key in files]
+
+    def save(self) -> None:
+        if self.connection is None or not (self.fresh or self.touched):
+            return
+        with suppress(sqlite3.Error):
+            with self.connection:
+                self.connection.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", self.fresh
+                )
+                self.connection.executemany(
+                    "UPDATE entries SET size = ?, mtime_ns = ? WHERE path = ?", self.touched
+                )
+
+
+class _CacheContext:
+    def __init__(self, cache: _Cache) -> None:
+        self.cache = cache
+
+    def __enter__(self) -> _Cache:
+        self.cache.load_entries()
+        return self.cache
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.cache.save()
+        if self.cache.connection is not None:
+            self.cache.connection.close()
+
+
+def _build(file: Path) -> tuple[str, str]:
+    """A file's digest and its encoded summary (``"null"``: not a result file)."""
+    data = _read(file)
+    document = _parse_member(data, file)
+    return _digest(data), _encode(None if document is None else summarize(document, file))
+
+
+def _build_all(files: list[Path]) -> list[tuple[str, str]]:
+    """``_build`` over many files, on every core when there are enough to pay for the processes (parsing
+    and validating a default-profile file costs tens of milliseconds, all of it in Python)."""
+    cores = len(os.sched_getaffinity(0))
+    if len(files) < PARALLEL_FROM or cores < 2:
+        return [_build(file) for file in files]
+    context = multiprocessing.get_context("fork")  # the workers need nothing but what is loaded here
+    with ProcessPoolExecutor(max_workers=min(cores, 4), mp_context=context) as pool:
+        return list(pool.map(_build, files, chunksize=8))
+
+
+def _read(file: Path) -> bytes:
+    try:
+        with file.open("rb") as source:
+            return source.read(store.MAX_FILE_BYTES + 1)
+    except OSError:
+        store.load(file)  # raises the one-line ResultFileError that says why
+        raise
+
+
+def _encode(summary: Summary | None) -> str:
+    if summary is None:
+        return "null"
+    head = json.dumps({"run": summary.run, "heads": summary.heads}, separators=(",", ":"))
+    return f"{head}\n{summary.table_text}"  # JSON text never holds a raw newline with these separators
+
+
+def _decode(text: str, file: Path) -> tuple[bool, Summary | None]:
+    """(intact, summary): the cached summary, None for a cached "not a result file"; not intact when the
+    entry is damaged (then the file is read again). Only the head is decoded here."""
+    if text == "null":
+        return True, None
+    head_text, _, table_text = text.partition("\n")
+    try:
+        head = json.loads(head_text)
+        run, heads = head["run"], head["heads"]
+        if isinstance(run, dict) and isinstance(heads, list) and isinstance(run.get("created"), str):
+            if all(isinstance(row, list) and len(row) == len(HEAD_COLUMNS) for row in heads):
+                return True, Summary(file, run, heads, table_text or None)
+    except (ValueError, TypeError, KeyError, RecursionError):
+        pass
+    return False, None
+
+
+def _connect(folder: Path) -> sqlite3.Connection | None:
+    """The folder's cache, created or rebuilt if need be; None when there is none to use."""
+    if os.environ.get("IPCBENCH_CACHE", "1") == "0":
+        return None
+    path = folder / CACHE_NAME
+    writable = os.access(folder, os.W_OK)
+    if not writable and not path.exists():
+        return None
+    for _ in range(2):
+        connection = _try_connect(path, writable)
+        if connection is not None or not writable:
+            return connection
+        with suppress(OSError):
+            path.unlink()  # corrupt or of another format: start afresh
+    return None
+
+
+def _try_connect(path: Path, writable: bool) -> sqlite3.Connection | None:
+    uri = f"{path.resolve().as_uri()}?mode={'rwc' if writable else 'ro'}"
+    try:
+        connection = sqlite3.connect(uri, uri=True, timeout=2.0)
+    except sqlite3.Error:
+        return None
+    try:
+        if writable:
+            _create_tables(connection)
+        rows = connection.execute("SELECT value FROM meta WHERE key = 'format'").fetchall()
+        if rows == [(FORMAT,)]:
+            return connection
+    except sqlite3.Error:
+        pass
+    connection.close()
+    return None
+
+
+def _create_tables(connection: sqlite3.Connection) -> None:
+    with connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
+            "digest TEXT, summary TEXT)"
+        )
+        connection.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
+
+
+def frame_columns(found: list[Summary]) -> dict[str, list[Any]]:
+    """``ipcbench.load``'s columns: run columns (with ``file``) repeated on each cell's row, and the cell
+    columns, built column by column (a row dict per cell costs seconds over a thousand files)."""
+    columns: dict[str, list[Any]] = {}
+    for summary in found:
+        names, rows = summary.table()
+        count = len(rows)
+        for name, value in {"file": str(summary.path), **summary.run}.items():
+            columns.setdefault(name, []).extend([value] * count)
+        for index, name in enumerate(names):
+            columns.setdefault(name, []).extend(row[index] for row in rows)
+    return columns

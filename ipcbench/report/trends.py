@@ -1,0 +1,174 @@
+"""The Trends section: each cell's headline figure over time, per machine with a series of files.
+
+One figure per machine and workload: a panel per mechanism, a line per message size (x: the date of each
+file), the band of each file's 95% interval across its runs behind it, and the change points that
+``ipcbench history`` finds marked where the new level starts (a red triangle for a slowdown, a green one
+for a speed-up). Over more than ``MOST_POINTS`` files, consecutive files are drawn together as the median
+of their figures and intervals, so that a year of nightly runs stays a readable, small SVG; the change
+markers keep their exact dates. The changes are listed below the figures with their size.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.lines import Line2D
+
+from ipcbench.history import Line, format_value
+from ipcbench.report import style
+from ipcbench.report.plotting import hide_unused, log_y, new_figure, panel_grid, plain, to_svg
+from ipcbench.report.runs import size_text
+
+MIN_FILES = 3  # a machine needs this many files for a trend
+MOST_POINTS = 300  # drawn points per line; more files are drawn in groups
+_WORKLOADS = {
+    "pingpong": ("round-trip time, p50", "ns", "Round trip (p50) over time"),
+    "stream": ("stream throughput (bytes/s)", "B/s", "Stream throughput over time"),
+}
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One change point, as the table under the figures lists it."""
+
+    machine: str
+    mechanism: str
+    workload: str
+    size: str
+    when: str  # created time and label of the file where the new level starts
+    file: str
+    slower: bool
+    text: str  # "slower p50 +30.0% [+24.1%, +36.2%] p=2e-09"
+    level: str  # "12.1 us -> 15.8 us": the figure just before and at the change
+
+
+@dataclass(frozen=True)
+class MachineTrend:
+    machine: str
+    files: int
+    figures: list[tuple[str, str]]  # (workload title, svg)
+    changes: list[ChangeRow]
+
+
+def trends(lines: list[Line]) -> list[MachineTrend]:
+    """A trend per machine whose files make a series (at least ``MIN_FILES``)."""
+    result = []
+    for machine in sorted({line.machine for line in lines}):
+        own = [line for line in lines if line.machine == machine]
+        files = len({point.file for line in own for point in line.points})
+        if files < MIN_FILES:
+            continue
+        figures = [
+            (title, svg)
+            for workload, (_, _, title) in _WORKLOADS.items()
+            if (svg := _figure(machine, [line for line in own if line.key[2] == workload], workload))
+        ]
+        result.append(MachineTrend(machine, files, figures, [row for line in own for row in _rows(line)]))
+    return result
+
+
+def _rows(line: Line) -> list[ChangeRow]:
+    rows = []
+    for change in line.changes:
+        point = line.points[change.index]
+        before = line.points[change.index - 1] if change.index else point
+        rows.append(
+            ChangeRow(
+                line.machine,
+                line.mechanism,
+                line.key[2],
+                size_text(line.key[3]),
+                f"{point.created} {point.label or ''}".strip(),
+                str(point.file),
+                change.worse(line.bigger_is_better),
+                point.step,
+                f"{format_value(line.key[2], before.value)} → {format_value(line.key[2], point.value)}",
+            )
+        )
+    return rows
+
+
+def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
+    mechanisms = style.ordered({line.mechanism for line in lines})
+    if not mechanisms:
+        return None
+    measure, unit, title = _WORKLOADS[workload]
+    sizes = sorted({line.key[3] for line in lines})
+    colours = dict(zip(sizes, _size_colours(len(sizes)), strict=True))
+    rows, columns = panel_grid(len(mechanisms), 3)
+    height = 2.5 * rows + 1.2
+    with new_figure(
+        f"trend-{workload}-{machine}", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
+    ) as (figure, grid):
+        figure.subplots_adjust(left=0.08, right=0.99, top=1 - 0.8 / height, bottom=0.9 / height, hspace=0.55)
+        for index, (axes, mechanism) in enumerate(zip(grid.flat, mechanisms, strict=False)):
+            for line in (line for line in lines if line.mechanism == mechanism):
+                _draw(axes, line, colours[line.key[3]])
+            log_y(axes, measure if index % columns == 0 else "", unit)
+            axes.set_title(plain(mechanism), color=style.colour(mechanism), fontweight="bold")
+            locator = AutoDateLocator(maxticks=5)  # type: ignore[no-untyped-call]
+            axes.xaxis.set_major_locator(locator)
+            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+        hide_unused(grid, len(mechanisms))
+        handles = [Line2D([], [], color=colours[size], linewidth=2) for size in sizes]
+        handles += [_marker("^", "#c62828"), _marker("v", "#2e7d32")]
+        texts = [size_text(size) for size in sizes] + ["slower from here", "faster from here"]
+        figure.legend(handles, texts, loc="lower center", ncols=len(texts), fontsize=8.5)
+        figure.suptitle(f"{title} on {plain(machine)}: one line per message size, band: 95% interval")
+        return to_svg(figure)
+
+
+def _marker(shape: str, colour: str) -> Line2D:
+    return Line2D([], [], linestyle="none", marker=shape, color=colour, markersize=7)
+
+
+def _draw(axes: Axes, line: Line, colour: str) -> None:
+    dates = np.asarray(date2num([_date(p.created) for p in line.points]))  # type: ignore[no-untyped-call]
+    values = np.array([point.value for point in line.points])
+    lows = np.array([point.interval[0] if point.interval else point.value for point in line.points])
+    highs = np.array([point.interval[1] if point.interval else point.value for point in line.points])
+    lows = np.where(lows > 0, lows, values)  # a Student interval of a mean can dip below 0
+    shown = _grouped(dates, values, lows, highs)
+    axes.fill_between(shown[0], shown[2], shown[3], color=colour, alpha=0.18, linewidth=0)
+    axes.plot(shown[0], shown[1], color=colour, linewidth=1.2)
+    for change in line.changes:
+        slower = change.worse(line.bigger_is_better)
+        axes.plot(
+            [dates[change.index]],
+            [values[change.index]],
+            linestyle="none",
+            marker="^" if slower else "v",
+            markersize=8,
+            color="#c62828" if slower else "#2e7d32",
+            markeredgecolor="white",
+            zorder=5,
+        )
+
+
+def _grouped(
+    dates: np.ndarray, values: np.ndarray, lows: np.ndarray, highs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """At most ``MOST_POINTS`` points: medians of consecutive files when there are more."""
+    if len(values) <= MOST_POINTS:
+        return dates, values, lows, highs
+    edges = np.linspace(0, len(values), MOST_POINTS + 1).round().astype(int)
+    groups = list(itertools.pairwise(edges))
+    middle = np.array([dates[(a + b - 1) // 2] for a, b in groups])
+    pick = [np.array([float(np.median(series[a:b])) for a, b in groups]) for series in (values, lows, highs)]
+    return middle, pick[0], pick[1], pick[2]
+
+
+def _date(created: str) -> datetime:
+    return datetime.fromisoformat(created.replace("Z", "+00:00"))
+
+
+def _size_colours(count: int) -> list[str]:
+    from matplotlib import colormaps
+
+    ramp = colormaps["plasma"]
+    return [style.matplotlib_hex(ramp(0.85 * i / max(count - 1, 1))) for i in range(count)]
