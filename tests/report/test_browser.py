@@ -70,6 +70,7 @@ def test_every_figure_is_drawn(page: Page) -> None:
         "distributions",
         "relative",
         "sync",
+        "choices",
         "problems",
         "method",
     ]
