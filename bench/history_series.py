@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import stats, store
+from ipcbench import store, workloads
 
 Key = tuple[str, str | None, str, int]
 START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
@@ -118,7 +118,7 @@ def resampled_cell(
         basis = p50s
     cv = statistics.stdev(basis) / statistics.fmean(basis) if len(basis) > 1 else None
     new["cv"] = cv
-    new["unstable"] = cv is not None and cv > stats.UNSTABLE_CV[cell["workload"]]
+    new["unstable"] = cv is not None and cv > workloads.get(cell["workload"]).unstable_cv
     new["unstable_reason"] = "runs disagree (resampled)" if new["unstable"] else None
     return new
 
