@@ -8,9 +8,10 @@ its own if the connect comes first, and the warm-up messages absorb that wait.
 What a message costs here: ``send`` copies the caller's buffer into a zmq message, zmq's I/O thread (one
 more thread in each process) frames it and writes it to the Unix socket, the receiving I/O thread reads it
 into a new zmq message, and ``recv_into`` copies that into the receiver's buffer. Every one of those steps
-is part of the figure, as it is part of what a pyzmq user pays. High-water marks are set to the ring depth
-the other mechanisms get, so a stream keeps about as much in flight (and a 16 MiB stream does not queue
-gigabytes).
+is part of the figure, as it is part of what a pyzmq user pays. In a stream the high-water marks are set to
+the ring depth the other mechanisms get, so it keeps about as much in flight (and a 16 MiB stream does not
+queue gigabytes); ping-pong keeps zmq's defaults (a high-water mark of 2 there would add a credit message
+between zmq's threads for every message read).
 
 pyzmq is optional (``pip install 'ipcbench[zmq]'``); without it the mechanism is listed as unavailable
 with that command.
@@ -80,9 +81,10 @@ class ZmqTransport(Transport):
         assert address is not None, "create() runs before open()"
         context = zmq.Context(io_threads=1)
         sock = context.socket(zmq.PAIR)
-        depth = max(2, self.spec.slots)
-        for option, value in ((zmq.SNDHWM, depth), (zmq.RCVHWM, depth), (zmq.LINGER, LINGER_MS)):
-            sock.setsockopt(option, value)
+        sock.setsockopt(zmq.LINGER, LINGER_MS)
+        if not self.spec.lockstep:  # ping-pong has one message in flight: zmq's defaults, as a user has
+            for option in (zmq.SNDHWM, zmq.RCVHWM):
+                sock.setsockopt(option, max(2, self.spec.slots))
         if role == "peer":
             old = os.umask(0o177)  # the socket file is created 0600, never briefly wider
             try:
@@ -97,7 +99,8 @@ class ZmqTransport(Transport):
     def params(self) -> dict[str, Any]:
         import zmq
 
-        return {**super().params(), "hwm": max(2, self.spec.slots), "zmq": zmq.zmq_version()}
+        hwm = None if self.spec.lockstep else max(2, self.spec.slots)
+        return {**super().params(), "hwm": hwm, "zmq": zmq.zmq_version()}
 
 
 def _endpoint(sock: Any, context: Any, handles: dict[str, Any]) -> Endpoint:
