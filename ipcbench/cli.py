@@ -190,12 +190,18 @@ Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.Argument
 
 def _commands() -> dict[str, Command]:
     from ipcbench import compare, exports, history, report
+    from ipcbench.report import verdict_output
 
     return {
         "list": (list_command, None, "mechanisms, availability and kernel limits here"),
         "run": (run_command, _add_run_arguments, "measure and write a result file"),
         "show": (show_command, _add_show_arguments, "print a result file as a table"),
         "report": (report.command, report.add_arguments, "write the HTML report from result files"),
+        "verdicts": (
+            verdict_output.command,
+            verdict_output.add_arguments,
+            "the verdicts on the four claims: table, markdown or json",
+        ),
         "compare": (compare.command, compare.add_arguments, "compare two runs; --fail gates CI"),
         "history": (history.command, history.add_arguments, "each cell over time across result files"),
         "export": (exports.command, exports.add_arguments, "convert a result file for other trackers"),

@@ -2,19 +2,32 @@
 
 For every cell in both files (matched on transport, variant, workload and size) and every metric (p50 and
 p99 round trip from the per-run figures, throughput from the per-run bytes/s) it computes the ratio
-NEW/BASE of the per-run medians with a bootstrap 95% interval (``stats.ratio_ci``), and a one-sided
-Mann-Whitney U test per direction (exact permutation p-value for few runs, which stays honest with ties).
-A metric is *slower* or *faster* when its test is significant at ``alpha`` **and** it moved more than
-``threshold``.
+NEW/BASE as the median of the run-by-run ratios with its exact Mann-Whitney interval
+(``stats.ratio_interval``: 90% with 3 runs a side, 96.8% with 5), and a one-sided Mann-Whitney U test per
+direction (exact permutation p-value for few runs, which stays honest with ties). A metric is *slower* or
+*faster* when its test is significant at ``alpha``, its whole interval lies beyond ``threshold``, and it
+stands out of the session.
 
 Runs within one file are measured seconds apart, so they share the machine's state of the moment; two
-files measured minutes apart differ by far more than their runs suggest (an A/A pair of quick runs on a
-shared 2-core VM: median change 12% in p50, 50% in stream throughput). So a cell fails the gate only if
-its change is also beyond the **session noise floor**: ``noise_z`` robust standard deviations of how all
-cells of the same workload moved in this comparison (measured: with z = 3 no A/A pair of quick runs fails
-the gate; a per-cell floor from several BASE sessions fired more often, its spread estimated from too few
-sessions). The bar is cleared by the whole 95% interval of the change, not by its point estimate. Unstable
-cells never fail the gate; ``--confirm`` demands the same regression in a second NEW run.
+files measured minutes apart differ by more than their runs suggest (A/A pairs of quick runs on a shared
+2-core VM: cells move 12-18% in p50, more in stream throughput). That session effect has two parts, and
+each is judged like with like:
+
+* a **session shift**: how every cell of a workload moved together (the median move, with its interval).
+  It is reported on its own and fails the gate only when its whole interval lies beyond
+  ``shift_threshold``: a uniform drift is not 48 regressions, and a change that slowed everything down is
+  still caught.
+* a **session scatter**: how far cells move apart from that shift (1.4826 x MAD of the cells' point moves).
+  A cell's own point move, less the shift, must exceed ``noise_z`` of those robust SDs: a point against a
+  spread of points, not an interval bound against it, so run noise is not counted twice. With fewer than
+  ``MIN_SCATTER_CELLS`` cells there is neither: the scatter falls back to ``FALLBACK_SCATTER``, measured.
+
+When the two files were measured with different settings (placement, profile, message checking, ...) or
+on different machines, the differences are named and the session is not used to explain them away: the
+scatter falls back to ``FALLBACK_SCATTER`` and nothing is subtracted. A cell that turns unstable and is
+clearly worse fails as "unstable and slower". ``--confirm NEW2`` demands the same regression in a second
+NEW run that agrees with the first; ``--confirm-base BASE2`` demands it against a second BASE run that
+agrees with the first (the only way to catch a BASE measured too fast).
 """
 
 from __future__ import annotations
@@ -38,6 +51,12 @@ CellKey = tuple[str, str | None, str, int]
 # Enumerate the permutation distribution exactly up to this many arrangements (3+3 runs: 20; 7+7: 3432).
 EXACT_LIMIT = 5000
 MIN_SCATTER_CELLS = 6
+# The session scatter (robust SD of log moves) assumed when it cannot be measured: fewer cells than
+# MIN_SCATTER_CELLS, or files whose settings differ. The median of 20 A/A pairs of quick runs on the
+# shared 2-core VM (pingpong p50; see the closing note of issue 9).
+FALLBACK_SCATTER = 0.10
+# Settings that change what a cell measures: files that differ in one are compared as such.
+SETTINGS_COMPARED = ("placement", "profile", "repeats", "budget_s", "verify_every", "pin")
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,7 @@ class Settings:
     alpha: float = 0.05  # one-sided significance level of each direction
     gate_metrics: tuple[str, ...] = ("p50", "throughput")  # p99 is too noisy at the quick profile
     noise_z: float = 3.0  # how many robust standard deviations of session noise a regression must exceed
+    shift_threshold: float = 0.25  # a session-wide shift fails the gate when its interval lies beyond this
 
 
 @dataclass(frozen=True)
@@ -69,12 +89,13 @@ class Change:
 
     metric: str
     ratio: float  # NEW/BASE of the medians of the per-run figures
-    ci: list[float] | None  # bootstrap 95% interval of the ratio (None with a single run on a side)
+    ci: list[float] | None  # interval of the ratio (None with a single run on a side)
     p_slower: float  # one-sided p-value that NEW is slower (higher latency, lower throughput)
     p_faster: float
     slowdown: float  # ratio for latency, 1/ratio for throughput: above 1 means worse
-    noise_floor: float | None  # slowdown factor that session noise alone can reach (None: unknown)
+    noise_floor: float | None  # slowdown factor beyond the session shift that its scatter can reach
     verdict: str  # "slower", "faster", "within noise", "same", "too few runs"
+    level: float | None = None  # the coverage of ``ci`` (0.90 with 3 runs a side)
 
 
 @dataclass(frozen=True)
@@ -101,12 +122,46 @@ class Comparison:
     new: dict[str, Any]
     settings: Settings
     cells: list[CellResult]
-    noise: dict[tuple[str, str], float | None]  # (workload, metric) -> session noise floor (None: unknown)
+    noise: dict[tuple[str, str], Session]  # (workload, metric) -> how the whole session moved
     unconfirmed: list[str] = field(default_factory=list)  # regressions a --confirm run did not repeat
+    ignored_shifts: list[tuple[str, str]] = field(default_factory=list)  # session shifts not confirmed
+    differences: list[str] = field(default_factory=list)  # settings or machine that differ, named
 
     @property
     def regressions(self) -> list[CellResult]:
         return [cell for cell in self.cells if cell.regressed]
+
+    @property
+    def shifted(self) -> list[tuple[str, str]]:
+        """Gated (workload, metric) pairs whose whole session moved beyond ``shift_threshold``."""
+        return [
+            key
+            for key, session in self.noise.items()
+            if session.regressed(self.settings)
+            and gates(key[1], key[0], self.settings)
+            and key not in self.ignored_shifts
+        ]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.regressions or self.shifted)
+
+
+@dataclass(frozen=True)
+class Session:
+    """How every cell of one workload moved between the files, for one metric (slowdown factors)."""
+
+    cells: int
+    shift: float  # the median slowdown of the cells (1.0 when not estimated)
+    comparable: bool  # same settings and machine: the shift is taken out of each cell's move
+    shift_ci: list[float] | None  # its order-statistic interval (None: too few cells)
+    shift_level: float | None
+    scatter: float  # robust SD of the cells' log moves around the shift
+    measured: bool  # False: too few cells or different settings, so FALLBACK_SCATTER is used
+    floor: float  # the slowdown beyond the shift a cell must exceed: exp(noise_z * scatter)
+
+    def regressed(self, settings: Settings) -> bool:
+        return self.shift_ci is not None and self.shift_ci[0] > 1 + settings.shift_threshold
 
 
 # ---- statistics ---------------------------------------------------------------------------------------
@@ -157,57 +212,81 @@ def _slowdown_interval(ci: list[float] | None, metric: Metric, slowdown: float) 
 
 
 def measure_change(
-    base: list[float], new: list[float], metric: Metric, settings: Settings, noise_floor: float | None
+    base: list[float], new: list[float], metric: Metric, settings: Settings, session: Session | None
 ) -> Change:
-    ratio, ci = stats.ratio_ci(new, base)
+    interval = stats.ratio_interval(new, base)
+    ratio, ci = (interval.point, interval.bounds) if interval else stats.ratio_ci(new, base)
     slowdown = 1 / ratio if metric.bigger_is_better else ratio
     high, low = (base, new) if metric.bigger_is_better else (new, base)
     p_slower, p_faster = mwu_greater(high, low), mwu_greater(low, high)
     tolerance = settings.alpha * 1e-9  # p == alpha is significant; float rounding must not decide it
-    # The whole 95% interval must clear the bar, not only the point: with 3 runs a side a single odd run
-    # moves the point far, and the interval is what says how far the runs allow the change to be.
+    # The whole interval must clear the threshold (run noise), and the point must stand out of the session
+    # (its shift and scatter, measured on points): each noise is counted once.
     slow_low, slow_high = _slowdown_interval(ci, metric, slowdown)
-    bar = max(1 + settings.threshold, noise_floor or 0.0)
+    bar = 1 + settings.threshold
+    shift, floor = 1.0, 1.0
+    if session is not None and settings.noise_z > 0:
+        shift, floor = (session.shift if session.comparable else 1.0), session.floor
     if smallest_p(len(base), len(new)) > settings.alpha + tolerance:
         verdict = "too few runs"
-    elif p_slower <= settings.alpha + tolerance and slowdown > 1 + settings.threshold:
-        verdict = "slower" if slow_low > bar else "within noise"
-    elif p_faster <= settings.alpha + tolerance and slowdown < 1 / (1 + settings.threshold):
-        verdict = "faster" if 1 / slow_high > bar else "within noise"
+    elif p_slower <= settings.alpha + tolerance and slow_low > bar:
+        verdict = "slower" if slowdown / shift > floor else "within noise"
+    elif p_faster <= settings.alpha + tolerance and 1 / slow_high > bar:
+        verdict = "faster" if shift / slowdown > floor else "within noise"
     else:
         verdict = "same"
-    return Change(metric.name, ratio, ci, p_slower, p_faster, slowdown, noise_floor, verdict)
+    level = interval.level if interval else None
+    return Change(metric.name, ratio, ci, p_slower, p_faster, slowdown, floor, verdict, level)
 
 
 # ---- session noise ------------------------------------------------------------------------------------
 
 
-def scatter_floors(
-    pairs: dict[CellKey, tuple[dict[str, Any], dict[str, Any]]], settings: Settings
-) -> dict[tuple[str, str], float | None]:
-    """Noise floor per (workload, metric) from how all cells moved between BASE and NEW (None: too few
-    cells to tell).
+def sessions(
+    pairs: dict[CellKey, tuple[dict[str, Any], dict[str, Any]]], settings: Settings, comparable: bool = True
+) -> dict[tuple[str, str], Session]:
+    """How all cells of each workload moved between BASE and NEW, per metric (``Session``).
 
-    The spread is measured around the median movement (1.4826 x MAD, a robust standard deviation), so a
-    change common to every cell does not hide itself by widening the floor; a regression shared by about
-    half the cells does widen it (the notes print the floor, so a reader can tell).
+    The shift is the median of the cells' point moves (log slowdowns) and the scatter their robust SD
+    around it (1.4826 x MAD), so a change common to every cell neither hides itself in the scatter nor
+    counts as a regression of each cell. ``comparable`` False (different settings or machines): the
+    scatter falls back to ``FALLBACK_SCATTER`` and the shift is reported but not taken out.
     """
-    floors: dict[tuple[str, str], float | None] = {}
+    found: dict[tuple[str, str], Session] = {}
     for workload in workloads.WORKLOADS:
         for metric in _metrics_of(workload):
-            moves = np.array(
-                [
-                    _log_slowdown(_runs(new, metric), metric) - _log_slowdown(_runs(base, metric), metric)
-                    for (_, _, kind, _), (base, new) in pairs.items()
-                    if kind == workload and _runs(base, metric) and _runs(new, metric)
-                ]
-            )
-            if len(moves) == 0:
-                continue
-            spread = 1.4826 * float(np.median(np.abs(moves - np.median(moves))))
-            enough = len(moves) >= MIN_SCATTER_CELLS
-            floors[(workload, metric.name)] = math.exp(settings.noise_z * spread) if enough else None
-    return floors
+            moves = [
+                math.log(slowdown)
+                for (_, _, kind, _), (base, new) in pairs.items()
+                if kind == workload and (slowdown := _point_move(base, new, metric)) is not None
+            ]
+            if moves:
+                found[(workload, metric.name)] = _session(moves, settings, comparable)
+    return found
+
+
+def _point_move(base: dict[str, Any], new: dict[str, Any], metric: Metric) -> float | None:
+    """The cell's point slowdown NEW against BASE (the same estimate ``measure_change`` gives)."""
+    base_runs, new_runs = _runs(base, metric), _runs(new, metric)
+    if not base_runs or not new_runs:
+        return None
+    ratio, _ = stats.ratio_ci(new_runs, base_runs)
+    if not ratio > 0:
+        return None
+    return 1 / ratio if metric.bigger_is_better else ratio
+
+
+def _session(moves: list[float], settings: Settings, comparable: bool) -> Session:
+    enough = len(moves) >= MIN_SCATTER_CELLS
+    interval = stats.median_interval(moves) if enough else None
+    centre = float(np.median(moves)) if enough else 0.0
+    shift_ci = [math.exp(interval.low), math.exp(interval.high)] if interval else None
+    level = interval.level if interval else None
+    measured = enough and comparable
+    array = np.asarray(moves)
+    scatter = 1.4826 * float(np.median(np.abs(array - centre))) if measured else FALLBACK_SCATTER
+    floor = math.exp(settings.noise_z * scatter)
+    return Session(len(moves), math.exp(centre), comparable, shift_ci, level, scatter, measured, floor)
 
 
 def _metrics_of(workload: str) -> list[Metric]:
@@ -240,12 +319,28 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
         for key in common
         if base_cells[key]["status"] == "ok" and new_cells[key]["status"] == "ok"
     }
-    floors = scatter_floors(pairs, settings)
+    differences = setting_differences(base_doc, new_doc)
+    found = sessions(pairs, settings, comparable=not differences)
     results = [
-        _cell_result(key, base_cells.get(key), new_cells.get(key), settings, floors)
+        _cell_result(key, base_cells.get(key), new_cells.get(key), settings, found)
         for key in _ordered(base_cells, new_cells)
     ]
-    return Comparison(base_path, new_path, base_doc, new_doc, settings, results, floors)
+    return Comparison(
+        base_path, new_path, base_doc, new_doc, settings, results, found, differences=differences
+    )
+
+
+def setting_differences(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``placement cross -> same``: what differs between the files besides the code, named."""
+    found = []
+    for key in SETTINGS_COMPARED:
+        before, after = base["config"].get(key), new["config"].get(key)
+        if before != after:
+            found.append(f"{key} {before} -> {after}")
+    machine = ("cpu_model", "cores", "kernel", "virtualization")
+    if any(base["machine"].get(key) != new["machine"].get(key) for key in machine):
+        found.append(f"machine {base['machine'].get('name')} -> {new['machine'].get('name')}")
+    return found
 
 
 def _ordered(base: dict[CellKey, Any], new: dict[CellKey, Any]) -> list[CellKey]:
@@ -258,7 +353,7 @@ def _cell_result(
     base: dict[str, Any] | None,
     new: dict[str, Any] | None,
     settings: Settings,
-    floors: dict[tuple[str, str], float | None],
+    found: dict[tuple[str, str], Session],
 ) -> CellResult:
     if base is None or new is None:
         side = "BASE" if new is None else "NEW"
@@ -270,9 +365,17 @@ def _cell_result(
         base_runs, new_runs = _runs(base, metric), _runs(new, metric)
         if not base_runs or not new_runs:
             continue
-        floor = floors.get((key[2], metric.name)) if settings.noise_z > 0 else None
-        changes[metric.name] = measure_change(base_runs, new_runs, metric, settings, floor)
+        if metric.name == "p99" and not _tail_supported(base, new):
+            continue  # a run's "p99" of a few dozen samples is its maximum
+        session = found.get((key[2], metric.name))
+        changes[metric.name] = measure_change(base_runs, new_runs, metric, settings, session)
     return _judge(CellResult(key, base, new, changes), settings)
+
+
+def _tail_supported(base: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether every run of both cells has the samples a p99 needs (files without counts: trusted)."""
+    runs = (base.get("runs") or []) + (new.get("runs") or [])
+    return all(int(run.get("messages") or 0) >= stats.TAIL_SAMPLES["p99"] for run in runs)
 
 
 def _not_measured(key: CellKey, base: dict[str, Any], new: dict[str, Any]) -> CellResult:
@@ -307,6 +410,12 @@ def _judge(cell: CellResult, settings: Settings) -> CellResult:
     slower = [c for c in gated if c.verdict == "slower"]
     faster = [c for c in gated if c.verdict == "faster"]
     unstable = bool(cell.base and cell.base.get("unstable")) or bool(cell.new and cell.new.get("unstable"))
+    if unstable and slower:  # erratic and clearly worse: a change that makes a mechanism unstable fails
+        why = [side.get("unstable_reason") for side in (cell.base, cell.new) if side and side.get("unstable")]
+        parts = [describe(max(slower, key=_size))] + [
+            f"({reason})" for reason in dict.fromkeys(why) if reason
+        ]
+        return replace(cell, verdict="unstable and slower", regressed=True, detail=" ".join(parts))
     if unstable:
         moved = slower or faster or [c for c in gated if c.verdict == "within noise"]
         why = [side.get("unstable_reason") for side in (cell.base, cell.new) if side and side.get("unstable")]
@@ -334,17 +443,44 @@ def describe(change: Change) -> str:
     return f"{change.metric} {change.ratio - 1:+.1%}"
 
 
-def confirm(comparison: Comparison, confirmations: list[Comparison]) -> Comparison:
-    """Keep only regressions that every confirmation run repeats; list the others as unconfirmed."""
+def confirm(
+    comparison: Comparison,
+    confirmations: list[tuple[Comparison, Comparison]],
+    base_confirmations: list[tuple[Comparison, Comparison]] | None = None,
+) -> Comparison:
+    """Keep only what every confirmation repeats, and list the rest as unconfirmed.
+
+    ``confirmations``: (BASE against NEW2, NEW against NEW2) for each second NEW run: the regression must
+    be found against BASE again *and* NEW2 must agree with NEW. ``base_confirmations``: (BASE2 against NEW,
+    BASE against BASE2) for each second BASE run: the regression must be found against BASE2 too, and
+    BASE2 must agree with BASE, or the first BASE was not reproduced (measured too fast, say).
+    """
+    checks = [*confirmations, *(base_confirmations or [])]
     cells: list[CellResult] = []
     unconfirmed: list[str] = []
     for cell in comparison.cells:
-        repeated = all(any(o.key == cell.key and o.regressed for o in other.cells) for other in confirmations)
-        if cell.regressed and not repeated:
+        if cell.regressed and not all(_repeated(cell.key, again, agreement) for again, agreement in checks):
             unconfirmed.append(cell.name)
             cell = replace(cell, regressed=False, verdict=f"{cell.verdict} (not confirmed)")
         cells.append(cell)
-    return replace(comparison, cells=cells, unconfirmed=unconfirmed)
+    ignored = [
+        key
+        for key in comparison.shifted
+        if not all(key in again.shifted and key not in agreement.shifted for again, agreement in checks)
+    ]
+    unconfirmed += [f"session shift of {workload} {metric}" for workload, metric in ignored]
+    return replace(comparison, cells=cells, unconfirmed=unconfirmed, ignored_shifts=ignored)
+
+
+def _repeated(key: CellKey, again: Comparison, agreement: Comparison) -> bool:
+    """Regressed in ``again``, and no significant change between the two runs of the same side."""
+    regressed = any(other.key == key and other.regressed for other in again.cells)
+    agree = all(
+        other.verdict not in ("slower", "faster", "unstable and slower")
+        for other in agreement.cells
+        if other.key == key
+    )
+    return regressed and agree
 
 
 # ---- command line -------------------------------------------------------------------------------------
@@ -389,7 +525,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NEW2",
-        help="a second NEW run: a regression counts only if it is found again there",
+        help="a second NEW run: a regression counts only if it is found again there and NEW2 agrees with NEW",
+    )
+    parser.add_argument(
+        "--confirm-base",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="BASE2",
+        help="a second BASE run: a regression counts only if it is found against it too and BASE2 agrees "
+        "with BASE (catches a BASE measured too fast)",
+    )
+    parser.add_argument(
+        "--shift-threshold",
+        default="25%",
+        help="a session-wide shift fails the gate when its whole interval lies beyond this (default 25%%)",
     )
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     parser.add_argument(
@@ -409,23 +559,38 @@ def settings_from(args: argparse.Namespace) -> Settings:
     alpha = parse_fraction(args.alpha, "--alpha")
     if alpha <= 0:
         raise InputError("--alpha must be above 0")
-    return Settings(parse_fraction(args.threshold, "--threshold"), alpha, metrics, args.noise_z)
+    threshold, shift = (
+        parse_fraction(args.threshold, "--threshold"),
+        parse_fraction(args.shift_threshold, "--shift-threshold"),
+    )
+    return Settings(threshold, alpha, metrics, args.noise_z, shift)
 
 
-def run(base: Path, new: Path, settings: Settings, confirm_with: list[Path] | None = None) -> Comparison:
+def run(
+    base: Path,
+    new: Path,
+    settings: Settings,
+    confirm_with: list[Path] | None = None,
+    confirm_base: list[Path] | None = None,
+) -> Comparison:
     """Load, compare and confirm: everything ``ipcbench compare`` does before it prints."""
     base_loaded, new_loaded = newest(base), newest(new)
     comparison = compare(base_loaded, new_loaded, settings)
-    if confirm_with and comparison.regressions:
-        others = [compare(base_loaded, newest(path), settings) for path in confirm_with]
-        comparison = confirm(comparison, others)
+    if (confirm_with or confirm_base) and comparison.failed:
+        news = [newest(path) for path in confirm_with or []]
+        bases = [newest(path) for path in confirm_base or []]
+        comparison = confirm(
+            comparison,
+            [(compare(base_loaded, n, settings), compare(new_loaded, n, settings)) for n in news],
+            [(compare(b, new_loaded, settings), compare(base_loaded, b, settings)) for b in bases],
+        )
     return comparison
 
 
 def command(args: argparse.Namespace) -> int:
     from ipcbench import compare_output
 
-    comparison = run(args.base, args.new, settings_from(args), args.confirm)
+    comparison = run(args.base, args.new, settings_from(args), args.confirm, args.confirm_base)
     text = compare_output.render(comparison, args.format)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
@@ -433,4 +598,4 @@ def command(args: argparse.Namespace) -> int:
         compare_output.print_gate(comparison)
     else:
         compare_output.emit(text, args.format, comparison)
-    return EXIT_REGRESSION if args.fail and comparison.regressions else EXIT_OK
+    return EXIT_REGRESSION if args.fail and comparison.failed else EXIT_OK

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 from typing import Any
 
@@ -15,11 +16,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from ipcbench.compare import (
+    FALLBACK_SCATTER,
     METRICS,
     MIN_SCATTER_CELLS,
     CellResult,
     Change,
     Comparison,
+    Session,
     Settings,
     gate_text,
     gates,
@@ -29,7 +32,13 @@ from ipcbench.transports import label
 from ipcbench.units import format_size
 
 SHOWN = ("p50", "p99", "throughput")
-STYLE = {"slower": "bold red", "failed in NEW": "bold red", "faster": "green", "unstable: rerun": "yellow"}
+STYLE = {
+    "slower": "bold red",
+    "unstable and slower": "bold red",
+    "failed in NEW": "bold red",
+    "faster": "green",
+    "unstable: rerun": "yellow",
+}
 
 
 def render(comparison: Comparison, form: str) -> str:
@@ -84,7 +93,8 @@ def regression_line(cell: CellResult, settings: Settings) -> str:
     if not slower:
         return f"{cell.name}: {verdict_text(cell)}"
     change = max(slower, key=lambda c: c.slowdown)
-    interval = f", 95% CI {change.ci[0]:.3f}-{change.ci[1]:.3f}" if change.ci else ""
+    level = f"{change.level:.0%} " if change.level is not None else ""
+    interval = f", {level}CI {change.ci[0]:.3f}-{change.ci[1]:.3f}" if change.ci else ""
     return (
         f"{cell.name}: {cell.detail} (ratio {change.ratio:.3f}{interval}, p={change.p_slower:.3g}, "
         f"noise floor {_floor_text(change)})"
@@ -92,38 +102,52 @@ def regression_line(cell: CellResult, settings: Settings) -> str:
 
 
 def _floor_text(change: Change) -> str:
-    return "unknown" if change.noise_floor is None else f"x{change.noise_floor:.3f}"
+    return "unknown" if change.noise_floor is None else f"x{change.noise_floor:.3f} beyond the session shift"
 
 
 def gate_lines(comparison: Comparison) -> list[str]:
     settings = comparison.settings
     regressions = comparison.regressions
     lines = []
-    if regressions:
-        lines.append(
-            f"gate: FAIL: {len(regressions)} cell(s) regressed beyond {settings.threshold:.0%} "
-            f"({gate_text(settings)}):"
+    if comparison.failed:
+        parts = (
+            [f"{len(regressions)} cell(s) regressed beyond {settings.threshold:.0%}"] if regressions else []
         )
+        parts += [
+            f"the whole session moved: {shift_text(k, comparison.noise[k])}" for k in comparison.shifted
+        ]
+        lines.append(f"gate: FAIL: {'; '.join(parts)} ({gate_text(settings)}):")
         lines.extend(f"  REGRESSION {regression_line(cell, settings)}" for cell in regressions)
     else:
         unstable = sum(cell.verdict == "unstable: rerun" for cell in comparison.cells)
         extra = f"; {unstable} unstable cell(s) not judged" if unstable else ""
         lines.append(
-            f"gate: pass: no cell regressed beyond {settings.threshold:.0%} and the session noise "
-            f"floor ({gate_text(settings)}){extra}"
+            f"gate: pass: no cell regressed beyond {settings.threshold:.0%} and the session noise, and no "
+            f"session-wide shift beyond {settings.shift_threshold:.0%} ({gate_text(settings)}){extra}"
         )
     if comparison.unconfirmed:
         lines.append(f"  not confirmed by the second run (ignored): {', '.join(comparison.unconfirmed)}")
     return lines
 
 
+def shift_text(key: tuple[str, str], session: Session) -> str:
+    """``pingpong p50 x1.120 [1.090, 1.150] (97% interval over 24 cells)``."""
+    text = f"{key[0]} {key[1]} x{session.shift:.3f}"
+    if session.shift_ci is not None:
+        low, high = session.shift_ci
+        level = f"{session.shift_level:.0%} " if session.shift_level is not None else ""
+        text += f" [{low:.3f}, {high:.3f}] ({level}interval over {session.cells} cells)"
+    return text
+
+
 def method_text(comparison: Comparison) -> str:
     settings = comparison.settings
     return (
-        f"Ratios are NEW/BASE of the per-run medians with a bootstrap 95% interval. A change is "
-        f"significant when a one-sided Mann-Whitney U test over the runs gives p <= {settings.alpha:g} "
-        f"and its whole interval lies beyond {settings.threshold:.0%}; the gate ({gate_text(settings)}) "
-        f"also needs the interval beyond the session noise floor."
+        f"Ratios are NEW/BASE, the median of the run-by-run ratios with its exact Mann-Whitney interval "
+        f"(90% with 3 runs a side). A change is significant when a one-sided Mann-Whitney U test over the "
+        f"runs gives p <= {settings.alpha:g} and its whole interval lies beyond {settings.threshold:.0%}; "
+        f"the gate ({gate_text(settings)}) also needs its point to stand out of the session noise floor, "
+        f"beyond the session-wide shift."
     )
 
 
@@ -139,21 +163,25 @@ def _side(comparison: Comparison, which: str, markdown: bool = False) -> str:
 # ---- notes ---------------------------------------------------------------------------------------------
 
 
-def _noise_note(floors: dict[tuple[str, str], float | None], settings: Settings) -> list[str]:
-    if settings.noise_z == 0:
-        return ["session noise floor off (--noise-z 0): verdicts rest on run-to-run noise alone"]
-    known = [f"{workload} {metric} x{floor:.3f}" for (workload, metric), floor in floors.items() if floor]
-    unknown = sorted({workload for (workload, _), floor in floors.items() if floor is None})
+def _noise_note(found: dict[tuple[str, str], Session], settings: Settings) -> list[str]:
     notes = []
+    shifts = [shift_text(key, session) for key, session in found.items() if session.shift_ci is not None]
+    if shifts:
+        notes.append(f"session-wide shift (median move of all cells, NEW/BASE slowdown): {'; '.join(shifts)}")
+    if settings.noise_z == 0:
+        return [*notes, "session noise floor off (--noise-z 0): verdicts rest on run-to-run noise alone"]
+    known = [f"{w} {m} x{s.floor:.3f}" for (w, m), s in found.items() if s.measured]
+    fallback = sorted({w for (w, _), s in found.items() if not s.measured})
     if known:
         notes.append(
-            f"session noise floor ({settings.noise_z:g} robust SDs of how all cells of a workload "
-            f"moved): {', '.join(known)}"
+            f"session noise floor ({settings.noise_z:g} robust SDs of how cells moved apart, beyond the "
+            f"shift): {', '.join(known)}"
         )
-    if unknown:
+    if fallback:
         notes.append(
-            f"session noise floor unknown for {' and '.join(unknown)} (fewer than "
-            f"{MIN_SCATTER_CELLS} cells): verdicts there rest on run-to-run noise alone"
+            f"session noise floor assumed for {' and '.join(fallback)} (fewer than {MIN_SCATTER_CELLS} "
+            f"cells, or different settings): scatter {FALLBACK_SCATTER:g}, floor "
+            f"x{math.exp(settings.noise_z * FALLBACK_SCATTER):.3f}"
         )
     return notes
 
@@ -162,6 +190,11 @@ def notes(comparison: Comparison) -> list[str]:
     """What a reader must know before trusting the verdicts: said, never silently assumed."""
     base, new, settings = comparison.base, comparison.new, comparison.settings
     notes: list[str] = []
+    if comparison.differences:
+        notes.append(
+            f"measured differently ({'; '.join(comparison.differences)}): the changes below include that "
+            "difference, and the session noise floor is not used to explain them away"
+        )
     names = (base["machine"].get("name"), new["machine"].get("name"))
     if _hardware(base) != _hardware(new):
         notes.append(
@@ -203,7 +236,9 @@ def notes(comparison: Comparison) -> list[str]:
             notes.append(f"{len(one_sided)} cell(s) {kind}: {', '.join(one_sided[:8])}{more}")
     unstable = [c.name for c in comparison.cells if c.verdict == "unstable: rerun"]
     if unstable:
-        notes.append(f"{len(unstable)} unstable cell(s) never fail the gate; rerun to judge them")
+        notes.append(
+            f"{len(unstable)} unstable cell(s) not judged unless clearly slower; rerun to judge them"
+        )
     notes.extend(_noise_note(comparison.noise, settings))
     return notes
 
@@ -338,14 +373,18 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
             "alpha": settings.alpha,
             "gate_metrics": list(settings.gate_metrics),
             "noise_z": settings.noise_z,
+            "shift_threshold": settings.shift_threshold,
         },
-        "gate": "fail" if comparison.regressions else "pass",
+        "gate": "fail" if comparison.failed else "pass",
         "regressions": [
             {**_key_json(cell), "detail": cell.detail, "line": regression_line(cell, settings)}
             for cell in comparison.regressions
         ],
         "unconfirmed": comparison.unconfirmed,
-        "noise_floors": {f"{w}/{m}": floor for (w, m), floor in comparison.noise.items()},
+        "noise_floors": {f"{w}/{m}": session.floor for (w, m), session in comparison.noise.items()},
+        "sessions": {f"{w}/{m}": _session_json(session) for (w, m), session in comparison.noise.items()},
+        "shifted": [f"{w}/{m}" for w, m in comparison.shifted],
+        "differences": comparison.differences,
         "notes": notes(comparison),
         "cells": [_cell_json(cell) for cell in comparison.cells],
     }
@@ -384,10 +423,23 @@ def _cell_json(cell: CellResult) -> dict[str, Any]:
     }
 
 
+def _session_json(session: Session) -> dict[str, Any]:
+    return {
+        "cells": session.cells,
+        "shift": session.shift if session.shift_ci is not None else None,
+        "shift_interval": session.shift_ci,
+        "shift_level": session.shift_level,
+        "scatter": session.scatter,
+        "scatter_measured": session.measured,
+        "floor": session.floor,
+    }
+
+
 def _change_json(change: Change) -> dict[str, Any]:
     return {
         "ratio": change.ratio,
         "ci95": change.ci,
+        "ci_level": change.level,
         "p_slower": change.p_slower,
         "p_faster": change.p_faster,
         "slowdown": change.slowdown,

@@ -10,7 +10,8 @@
   measures; ``latency-p99``, ``latency-p999`` and ``bytes-per-second`` are created on first upload.
 
 Only measured cells are exported (skipped and failed ones have no figures); unstable cells are exported
-and say so, because a tracker that drops them would hide the noise.
+and say so, because a tracker that drops them would hide the noise. A tail is exported only where enough
+samples support it (``stats.TAIL_SAMPLES``: 1,000 for p99, 10,000 for p99.9).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ipcbench import workloads
+from ipcbench import stats, workloads
 from ipcbench.errors import InputError
 from ipcbench.frames import newest
 from ipcbench.transports import label
@@ -74,6 +75,8 @@ def github_action_benchmark(document: dict[str, Any], metric: str) -> list[dict[
         if metric == "latency" and workload.latency and cell.get("latency_ns"):
             latency = cell["latency_ns"]
             for key, shown in PERCENTILES:
+                if key != "p50" and not stats.tail_supported(cell, key):
+                    continue  # too few samples: the "p99.9" of 45 round trips is their maximum
                 interval = latency.get("ci95_p50") if key == "p50" else None
                 note = "round trip" + (", range: half the 95% CI of the per-run p50" if interval else "")
                 entries.append(
@@ -98,8 +101,8 @@ def github_action_benchmark(document: dict[str, Any], metric: str) -> list[dict[
 
 
 def _metric(value: float, interval: list[float] | None, floor: float = 0.0) -> dict[str, float]:
-    """A BMF metric; the interval is widened to contain the value (a per-run interval can miss the figure
-    pooled over all samples) and kept non-negative (a t interval over three noisy runs can cross zero)."""
+    """A BMF metric; the interval is widened to contain the value and kept non-negative (files written
+    before 0.2 hold a pooled figure that a per-run interval can miss, and t intervals that cross zero)."""
     result = {"value": float(value)}
     if interval:
         result["lower_value"] = max(floor, min(float(interval[0]), float(value)))
@@ -115,8 +118,9 @@ def bencher(document: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:
         latency = cell.get("latency_ns")
         if workloads.get(cell["workload"]).latency and latency:
             measures["latency"] = _metric(latency["p50"], latency.get("ci95_p50"))
-            measures["latency-p99"] = _metric(latency["p99"], None)
-            measures["latency-p999"] = _metric(latency["p999"], None)
+            for key, measure in (("p99", "latency-p99"), ("p999", "latency-p999")):
+                if stats.tail_supported(cell, key):  # else too few samples to tell the tail from the max
+                    measures[measure] = _metric(latency[key], None)
         throughput = cell["throughput"]
         measures["throughput"] = _metric(throughput["msgs_per_s"], throughput.get("ci95_msgs_per_s"))
         measures["bytes-per-second"] = _metric(throughput["bytes_per_s"], throughput.get("ci95_bytes_per_s"))

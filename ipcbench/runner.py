@@ -268,17 +268,12 @@ def run_record(
 def summarise(
     base: CellRecord, runs: list[RunRecord], during: dict[str, Any] | None = None, fake_clocks: bool = False
 ) -> CellRecord:
-    """The measured cell from its runs (which it leaves as they are): percentiles from all raw samples,
-    intervals across runs, and whether the runs can be trusted (``stats.instability``, with ``during``:
-    what other programs did meanwhile)."""
+    """The measured cell from its runs (which it leaves as they are): each figure the median of its runs'
+    figures, with an interval across runs; tails from all raw samples; and whether the runs can be trusted
+    (``stats.instability``, with ``during``: what other programs did meanwhile)."""
     workload = workloads.get(base.workload)
     rates = [run.bytes_per_s for run in runs]
-    throughput = {
-        "bytes_per_s": float(np.mean(rates)),
-        "msgs_per_s": float(np.mean([run.msgs_per_s for run in runs])),
-        "ci95_bytes_per_s": stats.mean_ci(rates),
-        "ci95_msgs_per_s": stats.mean_ci([run.msgs_per_s for run in runs]),
-    }
+    throughput = stats.throughput_summary(rates, [run.msgs_per_s for run in runs])
     latency = histogram = None
     if workload.latency:
         samples = np.concatenate([run.samples for run in runs])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import store
+from ipcbench import stats, store
 
 MECHANISMS = (
     "pipe",
@@ -94,12 +94,7 @@ def _cell(
         "reason": None,
         "remedy": None,
         "latency_ns": latency,
-        "throughput": {
-            "bytes_per_s": float(np.mean(rates)),
-            "msgs_per_s": float(np.mean(messages)),
-            "ci95_bytes_per_s": [min(rates), max(rates)],
-            "ci95_msgs_per_s": [min(messages), max(messages)],
-        },
+        "throughput": stats.throughput_summary(rates, messages),
         "cpu_ns_per_msg": {"initiator": 500.0, "peer": 500.0},
         "messages": sum(run["messages"] for run in runs),
         "runs": runs,

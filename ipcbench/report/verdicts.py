@@ -2,39 +2,46 @@
 
 Pure functions: a ``Run`` in, ``Verdict`` objects out, no I/O and no plotting, so every rule is testable on
 hand-made documents. The building block is a ``ratios.Speedup``: a speed-up of one mechanism over
-another at one size, with its 95% interval; one whose interval contains 1 is "no significant difference".
+another at one size, with its interval, which ``Speedup.decide`` answers with holds, refuted or
+inconclusive (and why).
 
-Each claim is broken into ``Finding``s (one mechanism, or pair, at one size) that hold or not; the verdict
-is "holds" when all do, "holds only for ..." when some do, "does not hold" when none do. Explanations are
-attached only when the data shows what they explain.
+Each claim is broken into ``Finding``s (one mechanism, or pair, at one size), each with one of those three
+outcomes. The claim "holds" when every decided case holds, is "refuted" when every decided case is
+refuted, "holds partly" when both occur, and is "inconclusive" when no case is decided, saying roughly how
+many runs per cell would decide one. Explanations are attached only when the data shows what they explain.
+``verdict_output`` prints them (``ipcbench verdicts``), as the report shows them.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ipcbench.report.ratios import LOWER_IS_BETTER, Speedup, compare, times
+from ipcbench.report.ratios import (
+    HOLDS,
+    INCONCLUSIVE,
+    LOWER_IS_BETTER,
+    MOST_RUNS,
+    REFUTED,
+    Speedup,
+    compare,
+    times,
+)
 from ipcbench.report.runs import Run, cores_busy, cpu_per_message, size_text
 from ipcbench.report.style import is_shared_memory, ordered, rank
 from ipcbench.units import format_ns
 
-# Claim 4: two APIs perform "alike" when the interval of their ratio lies within this band around 1 (or
-# contains 1). Run-to-run variation of a cell is typically a few percent, so 10% separates noise from a
-# difference a user would care about.
+# Claim 4: two APIs perform "alike" when the whole interval of their ratio lies within this band around 1
+# (an equivalence test); claims 1-3 are refuted where the interval lies within it (no real advantage).
+# Run-to-run variation of a cell is typically a few percent, so 10% separates noise from a difference a
+# user would care about.
 TOLERANCE = 0.10
 # Claim 2: a "large" transfer is at least this big (a pipe's default buffer); a "frequent" one is small.
 LARGE = 64 << 10
 SMALL = 4 << 10
 
-HOLDS, PARTLY, FAILS, INCONCLUSIVE, UNTESTED = (
-    "holds",
-    "holds partly",
-    "does not hold",
-    "inconclusive",
-    "not tested",
-)
+PARTLY, UNTESTED = "holds partly", "not tested"  # besides HOLDS, REFUTED and INCONCLUSIVE
 
 CLAIMS = {
     1: "Shared memory is faster than pipes, sockets and message queues, because data is exchanged without "
@@ -51,9 +58,29 @@ class Finding:
 
     subject: str
     size: int
-    holds: bool | None  # None: cannot tell (a single run, no interval)
-    evidence: tuple[Speedup, ...]
+    outcome: str  # HOLDS, REFUTED or INCONCLUSIVE
+    evidence: tuple[Speedup, ...]  # what is shown; ``deciding`` is among them
     note: str = ""
+    reason: str = ""  # why it is refuted or inconclusive ("interval too wide: it spans 1", ...)
+    deciding: Speedup | None = None  # the comparison the outcome rests on
+    runs_needed: int | None = None  # roughly how many runs per cell would decide an inconclusive case
+
+    @property
+    def holds(self) -> bool | None:
+        """True, False, or None when inconclusive."""
+        return {HOLDS: True, REFUTED: False}.get(self.outcome)
+
+    @property
+    def workload(self) -> str:
+        comparison = self.deciding or self.evidence[0]
+        return "pingpong" if comparison.metric in LOWER_IS_BETTER else "stream"
+
+
+def decided(comparison: Speedup, question: str, subject: str, note: str = "") -> Finding:
+    """A finding resting on one comparison, answered for ``question`` ("faster", "slower", "alike")."""
+    outcome, reason = comparison.decide(question, TOLERANCE)
+    needed = comparison.runs_to_decide(question, TOLERANCE) if outcome == INCONCLUSIVE else None
+    return Finding(subject, comparison.size, outcome, (comparison,), note, reason, comparison, needed)
 
 
 @dataclass(frozen=True)
@@ -77,24 +104,26 @@ def verdicts(run: Run) -> list[Verdict]:
 
 
 def _beats_all(run: Run, label: str, size: int, metric: str) -> Finding | None:
-    """Whether ``label`` is significantly faster than every other (non-shm) mechanism at ``size``."""
+    """Whether ``label`` is faster than every other (non-shm) mechanism at ``size``: refuted by any rival
+    it does not beat, held when it beats them all, else inconclusive on the first rival left undecided."""
     workload = "pingpong" if metric in LOWER_IS_BETTER else "stream"
     rivals = [r for r in ordered(run.labels(workload)) if not is_shared_memory(r)]
-    found = [c for r in rivals if (c := compare(run, label, r, metric, size)) is not None]
+    found = [decided(c, "faster", label) for r in rivals if (c := compare(run, label, r, metric, size))]
     if not found:
         return None
-    closest = min(found, key=lambda c: c.speedup)
-    shown = [c for c in found if c.baseline == "pipe"]
+    evidence = [f.evidence[0] for f in found]
+    closest = min(evidence, key=lambda c: c.speedup)
+    shown = [c for c in evidence if c.baseline == "pipe"]
     shown += [closest] if closest not in shown else []
-    holds = _all_or_none([c.outcome == "faster" if c.ci is not None else None for c in found])
-    return Finding(label, size, holds, tuple(shown), f"closest rival: {closest.baseline}")
-
-
-def _all_or_none(answers: list[bool | None]) -> bool | None:
-    """False if any answer is False, None if any is unknown, else True."""
-    if False in answers:
-        return False
-    return None if None in answers else True
+    deciding = next((f for f in found if f.outcome == REFUTED), None) or next(
+        (f for f in found if f.outcome == INCONCLUSIVE), None
+    )
+    if deciding is None:
+        deciding = next(f for f in found if f.evidence[0] is closest)
+    elif deciding.evidence[0] not in shown:
+        shown.append(deciding.evidence[0])
+    note = f"closest rival: {closest.baseline}"
+    return replace(deciding, evidence=tuple(shown), note=note)
 
 
 def _shm_findings(run: Run, metric: str, sizes: list[int]) -> list[Finding]:
@@ -116,7 +145,8 @@ def _sem_note(findings: list[Finding]) -> str:
     for finding in findings:
         versus_pipe = [c for c in finding.evidence if c.baseline == "pipe"]
         small = finding.size <= SMALL
-        if small and finding.subject.endswith("/sem") and versus_pipe and versus_pipe[0].outcome != "faster":
+        lost = versus_pipe and versus_pipe[0].decide("faster", TOLERANCE)[0] == REFUTED
+        if small and finding.subject.endswith("/sem") and lost:
             slow.setdefault(finding.subject, []).append(finding.size)
     if not slow:
         return ""
@@ -128,7 +158,7 @@ def _sem_note(findings: list[Finding]) -> str:
 
 
 def _spin_note(findings: list[Finding]) -> str:
-    spinning = sorted({f.subject for f in findings if f.subject.endswith("/spin") and f.holds})
+    spinning = sorted({f.subject for f in findings if f.subject.endswith("/spin") and f.outcome == HOLDS})
     if not spinning:
         return ""
     return (
@@ -184,8 +214,10 @@ def claim_large_or_frequent(run: Run) -> Verdict:
 def _part_note(title: str, findings: list[Finding]) -> str:
     if not findings:
         return ""
-    held = sum(1 for f in findings if f.holds)
-    return f"{title}: shared memory beats every other mechanism in {held} of {len(findings)} cases."
+    held = sum(1 for f in findings if f.outcome == HOLDS)
+    undecided = sum(1 for f in findings if f.outcome == INCONCLUSIVE)
+    rest = f" ({undecided} inconclusive)" if undecided else ""
+    return f"{title}: shared memory beats every other mechanism in {held} of {len(findings)} cases{rest}."
 
 
 def _skipped_rivals_note(run: Run, sizes: list[int]) -> str:
@@ -218,8 +250,8 @@ def _sync_finding(run: Run, api: str, size: int) -> Finding | None:
     ]
     if not evidence:
         return None
-    holds = None if evidence[0].ci is None else evidence[0].outcome == "slower"
-    return Finding(api, size, holds, tuple(evidence), _cpu_text(run, sem, spin, size))
+    finding = decided(evidence[0], "slower", api, _cpu_text(run, sem, spin, size))
+    return replace(finding, evidence=tuple(evidence))
 
 
 def _cpu_text(run: Run, sem: str, spin: str, size: int) -> str:
@@ -282,18 +314,9 @@ def _alike_finding(run: Run, variant: str, metric: str, size: int) -> Finding | 
     comparison = compare(run, f"posix-shm/{variant}", f"sysv-shm/{variant}", metric, size)
     if comparison is None:
         return None
-    holds = comparison.alike(TOLERANCE)
-    deviation = comparison.deviation
-    if deviation is None:
-        note = "one run: no interval"
-    elif deviation <= TOLERANCE:
-        note = f"alike within {max(1, math.ceil(deviation * 100))}%"
-    elif holds:
-        note = f"no significant difference, but the interval is wide (±{deviation:.0%}): more runs would tell"
-    else:
-        note = f"differ by more than {TOLERANCE:.0%}"
     subject = f"{variant}, {'round trip' if metric == 'latency' else 'stream'}"
-    return Finding(subject, size, holds, (comparison,), note)
+    finding = decided(comparison, "alike", subject)
+    return replace(finding, note=finding.reason)
 
 
 def claim_apis_alike(run: Run) -> Verdict:
@@ -309,9 +332,9 @@ def claim_apis_alike(run: Run) -> Verdict:
 
 
 def _semaphore_difference_note(findings: list[Finding]) -> str:
-    spin_alike = [f.holds for f in findings if f.subject.startswith("spin")]
-    sem_alike = [f.holds for f in findings if f.subject.startswith("sem")]
-    if spin_alike and all(spin_alike) and False in sem_alike:
+    spin_alike = [f.outcome for f in findings if f.subject.startswith("spin")]
+    sem_alike = [f.outcome for f in findings if f.subject.startswith("sem")]
+    if spin_alike and set(spin_alike) == {HOLDS} and REFUTED in sem_alike:
         return (
             "The spinning variants, which touch only the shared memory, are alike; the semaphore variants "
             "differ, so the difference lies in the semaphores (SysV semop against POSIX sem_wait/sem_post), "
@@ -331,14 +354,33 @@ def _verdict(claim: int, findings: list[Finding], notes: list[str], scope: str) 
 def _summary(findings: list[Finding], scope: str) -> tuple[str, str]:
     if not findings:
         return UNTESTED, f"not tested: this run has no cells for it ({scope})"
-    answers = [f.holds for f in findings]
-    if all(answers):
-        return HOLDS, f"holds for every case measured ({scope}, {len(findings)} cases)"
-    if True not in answers:
-        if False not in answers:
-            return INCONCLUSIVE, "inconclusive: one run per cell, so no confidence intervals"
-        return FAILS, f"does not hold in any case measured ({scope})"
-    return PARTLY, "holds only for " + _where(findings, lambda f: bool(f.holds))
+    outcomes = [f.outcome for f in findings]
+    undecided = outcomes.count(INCONCLUSIVE)
+    rest = f"; {undecided} of {len(findings)} cases inconclusive" if undecided else ""
+    if undecided == len(findings):
+        return INCONCLUSIVE, _undecided_headline(findings, scope)
+    if REFUTED not in outcomes:
+        return HOLDS, f"holds for every case decided ({scope}, {len(findings) - undecided} cases{rest})"
+    if HOLDS not in outcomes:
+        return REFUTED, f"refuted in every case decided ({scope}{rest})"
+    return PARTLY, "holds only for " + _where(findings, lambda f: f.outcome == HOLDS) + rest
+
+
+def _undecided_headline(findings: list[Finding], scope: str) -> str:
+    """Why no case is decided, and roughly how many runs per cell would decide the nearest one."""
+    reasons: dict[str, int] = {}
+    for finding in findings:
+        kind = finding.reason.split(" (")[0].split(":")[0]
+        reasons[kind] = reasons.get(kind, 0) + 1
+    why = ", ".join(f"{kind}: {count}" for kind, count in reasons.items())
+    needed = [f.runs_needed for f in findings if f.runs_needed is not None]
+    if needed:
+        runs = min(needed)
+        more = f"more than {MOST_RUNS}" if runs > MOST_RUNS else f"about {runs}"
+        hint = f"; {more} runs per cell would decide the nearest case"
+    else:
+        hint = "; rerun with more runs per cell (--repeats 5 or more) on a quiet machine"
+    return f"inconclusive: no case decided ({scope}; {why}){hint}"
 
 
 def _where(findings: list[Finding], chosen: Callable[[Finding], bool]) -> str:
@@ -380,8 +422,8 @@ def _sizes_list(sizes: list[int]) -> str:
 
 def highlights(verdict: Verdict) -> list[tuple[str, str]]:
     """At most two (kind, sentence) pairs to show beside a verdict: its clearest case, where it fails."""
-    held = [f for f in verdict.findings if f.holds]
-    failed = [f for f in verdict.findings if f.holds is False]
+    held = [f for f in verdict.findings if f.outcome == HOLDS]
+    failed = [f for f in verdict.findings if f.outcome == REFUTED]
     lines = []
     if held:
         lines.append(("clearest case", _with_note(verdict.claim, _clearest(verdict.claim, held))))
@@ -399,9 +441,6 @@ def _clearest(claim: int, held: list[Finding]) -> Finding:
 
 
 def _with_note(claim: int, finding: Finding) -> str:
-    # A failing claim-1/2 case is explained by the comparison it lost, not by the one it may have won.
-    comparison = next((c for c in finding.evidence if c.outcome != "faster"), finding.evidence[0])
-    if finding.holds or claim in (3, 4):
-        comparison = finding.evidence[0]
+    comparison = finding.deciding or finding.evidence[0]
     sentence = comparison.sentence()
     return f"{sentence} ({finding.note})" if claim in (3, 4) and finding.note else sentence

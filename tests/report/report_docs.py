@@ -97,14 +97,7 @@ def _run(msgs_per_s: float, size: int, cpu_ns: float, p50: float | None) -> dict
 
 
 def _throughput(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    rates = [r["bytes_per_s"] for r in runs]
-    msgs = [r["msgs_per_s"] for r in runs]
-    return {
-        "bytes_per_s": float(np.mean(rates)),
-        "msgs_per_s": float(np.mean(msgs)),
-        "ci95_bytes_per_s": stats.mean_ci(rates),
-        "ci95_msgs_per_s": stats.mean_ci(msgs),
-    }
+    return stats.throughput_summary([r["bytes_per_s"] for r in runs], [r["msgs_per_s"] for r in runs])
 
 
 def skipped(

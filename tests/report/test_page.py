@@ -31,7 +31,7 @@ def test_one_run_has_every_section_and_figure(one_run: str) -> None:
     assert 'id="comparison"' not in html
     assert svgs(html) == 6
     assert html.count('class="claim"') == 4
-    assert "holds for every case measured" in html
+    assert "holds for every case decided" in html
     assert "sysctl -w kernel.msgmax=1048576" in html  # the remedy of a skipped cell
     assert "<script" not in html
 
