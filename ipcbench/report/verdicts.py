@@ -79,7 +79,8 @@ class Finding:
 def decided(comparison: Speedup, question: str, subject: str, note: str = "") -> Finding:
     """A finding resting on one comparison, answered for ``question`` ("faster", "slower", "alike")."""
     outcome, reason = comparison.decide(question, TOLERANCE)
-    needed = comparison.runs_to_decide(question, TOLERANCE) if outcome == INCONCLUSIVE else None
+    wide = outcome == INCONCLUSIVE and comparison.ci is not None and not comparison.unstable
+    needed = comparison.runs_to_decide(question, TOLERANCE) if wide else None
     return Finding(subject, comparison.size, outcome, (comparison,), note, reason, comparison, needed)
 
 
@@ -378,8 +379,10 @@ def _undecided_headline(findings: list[Finding], scope: str) -> str:
         runs = min(needed)
         more = f"more than {MOST_RUNS}" if runs > MOST_RUNS else f"about {runs}"
         hint = f"; {more} runs per cell would decide the nearest case"
+    elif reasons.get("unstable cell"):
+        hint = "; rerun on a quieter machine: the cases rest on cells flagged unstable"
     else:
-        hint = "; rerun with more runs per cell (--repeats 5 or more) on a quiet machine"
+        hint = "; rerun with more runs per cell (--repeats 5 or more)"
     return f"inconclusive: no case decided ({scope}; {why}){hint}"
 
 
