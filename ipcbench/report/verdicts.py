@@ -88,7 +88,7 @@ def decided(comparison: Speedup, question: str, subject: str, note: str = "") ->
 class Verdict:
     claim: int
     statement: str
-    status: str  # HOLDS, PARTLY, FAILS, INCONCLUSIVE or UNTESTED
+    status: str  # HOLDS, PARTLY, REFUTED, INCONCLUSIVE or UNTESTED
     headline: str
     notes: tuple[str, ...]
     findings: tuple[Finding, ...]
