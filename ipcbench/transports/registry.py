@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, ClassVar
 
+from ipcbench.errors import InputError
 from ipcbench.ledger import Ledger
 from ipcbench.transports.base import ChannelSpec, Endpoint, Transport
 
@@ -67,6 +68,9 @@ class Source:
 def entry_point_sources(group: str = GROUP) -> list[Source]:
     """Every entry point of ``group``, ipcbench's own first (so a plugin cannot shadow a built-in)."""
     points = sorted(metadata.entry_points(group=group), key=lambda p: _distribution(p) != OWN_DISTRIBUTION)
+    if group == GROUP and not any(_distribution(p) == OWN_DISTRIBUTION for p in points):
+        # Entry points live in the installed metadata: an install older than the group lists nothing.
+        raise InputError("ipcbench's own mechanisms are not registered here: reinstall it (make install)")
     return [
         Source(p.name, p.load, f"{p.value} from {_distribution(p) or 'an unknown package'}") for p in points
     ]

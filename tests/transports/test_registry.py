@@ -129,3 +129,14 @@ def test_without_the_binding_libraries_the_mechanisms_are_unavailable_and_nothin
         assert "Traceback" not in done.stderr
     loaded = _without_bindings(tmp_path, "-c", f"import ipcbench; print(len(ipcbench.load({str(GOLDEN)!r})))")
     assert loaded.returncode == 0 and int(loaded.stdout) > 0, loaded.stderr
+
+
+def test_an_install_without_the_entry_points_says_how_to_fix_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    from ipcbench.errors import InputError
+    from ipcbench.transports.registry import entry_point_sources
+
+    monkeypatch.setattr(metadata, "entry_points", lambda **kwargs: [])
+    with pytest.raises(InputError, match=r"reinstall it \(make install\)"):
+        entry_point_sources()
