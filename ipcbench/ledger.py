@@ -7,6 +7,8 @@ removing it, it strikes it out. ``ipcbench clean`` (and the start of every ``ipc
 objects of ledgers whose owner is dead, and never touches a live run's objects or objects that are not
 ipcbench's: only what a ledger names is removed, and only after checking that the object really is the dead
 owner's (see ``_not_ours``): a ledger is a claim, the kernel's own record of the object is the proof.
+Which kinds of object exist, and where the kernel shows each, is declared by the mechanisms that make them
+(``Transport.ledger_kinds``: a ``SysvKind`` or a ``PosixKind``); the private folders are the ledger's own.
 """
 
 from __future__ import annotations
@@ -104,18 +106,43 @@ class Ledger:
         os.replace(tmp, self.path)
 
 
-SYSV_TABLES = {"sysv-shm": "shm", "sysv-sem": "sem", "sysv-mq": "msg"}  # kind -> /proc/sysvipc file
-SYSV_ID = {"sysv-shm": "shmid", "sysv-sem": "semid", "sysv-mq": "msqid"}  # kind -> its id column there
-POSIX_FILES = {"posix-shm": "/dev/shm/{}", "posix-sem": "/dev/shm/sem.{}", "posix-mq": "/dev/mqueue/{}"}
-KINDS = (*SYSV_TABLES, *POSIX_FILES, "dir")
+@dataclass(frozen=True)
+class SysvKind:
+    """A kind of SysV object a mechanism records: found by key in ``/proc/sysvipc/<table>``, removed by id."""
+
+    table: str  # "shm", "sem", "msg"
+    id_column: str  # its id column there: "shmid", "semid", "msqid"
+    remover: str  # the sysv_ipc function that removes one by id
+    creator_pid: bool = False  # the kernel records the creating pid (segments): it must be the owner's
+
+
+@dataclass(frozen=True)
+class PosixKind:
+    """A kind of POSIX named object a mechanism records: a file of a kernel filesystem, unlinked by name."""
+
+    path: str  # where the kernel shows it, ``{}`` standing for the name without its slash
+    unlinker: str  # the posix_ipc function that unlinks one by name
+
+
+ObjectKind = SysvKind | PosixKind
+
+
+def known_kinds() -> dict[str, ObjectKind]:
+    """Every kind of object the installed mechanisms record (``Transport.ledger_kinds``); the private
+    folders (``dir``) are the ledger's own kind."""
+    from ipcbench.transports import REGISTRY
+
+    return REGISTRY.ledger_kinds()
+
+
 # Clock jitter allowed between a process's start time and the ctime of the objects it made.
 _START_SLACK_S = 2.0
 
 
-def _sysv_row(kind: str, key: int) -> dict[str, str] | None:
+def _sysv_row(kind: SysvKind, key: int) -> dict[str, str] | None:
     """The kernel's own record of a SysV object (perms, creator uid, creator pid for shm, ctime), by key."""
     try:
-        lines = Path(f"/proc/sysvipc/{SYSV_TABLES[kind]}").read_text().splitlines()
+        lines = Path(f"/proc/sysvipc/{kind.table}").read_text().splitlines()
     except OSError:
         return None
     header = lines[0].split() if lines else []
@@ -135,7 +162,7 @@ def _started_at(owner: str) -> float | None:
     return int(boot.group(1)) + int(ticks) / os.sysconf("SC_CLK_TCK")
 
 
-def _not_ours(kind: str, identifier: str, owner: str, directory: Path) -> str | None:
+def _not_ours(kind: ObjectKind | None, identifier: str, owner: str, directory: Path) -> str | None:
     """Why an object a dead run's ledger names must be left alone, or None if it is provably that run's.
 
     A ledger entry is written *before* the object exists, so after a kill it may name a key or a name that
@@ -145,21 +172,21 @@ def _not_ours(kind: str, identifier: str, owner: str, directory: Path) -> str | 
     in the state folder under the owner's tag."""
     pid = owner.partition("-")[0]
     started = _started_at(owner)
-    if kind in SYSV_TABLES:
+    if isinstance(kind, SysvKind):
         row = _sysv_row(kind, int(identifier))
         if row is None:
             return None  # already gone: removing it is a no-op
         if int(row["cuid"]) != os.getuid() or int(row["perms"], 8) & 0o777 != 0o600:
             return f"key {identifier} belongs to another user or has mode {row['perms']}"
-        if kind == "sysv-shm" and row["cpid"] != pid:
+        if kind.creator_pid and row["cpid"] != pid:
             return f"segment {identifier} was created by pid {row['cpid']}, not {pid}"
         if started is not None and int(row["ctime"]) < started - _START_SLACK_S:
             return f"key {identifier} is older than run {owner}"
         return None
-    if kind in POSIX_FILES:
+    if isinstance(kind, PosixKind):
         if not re.fullmatch(rf"/ipcbench-{pid}-[0-9a-f]+", identifier):
             return f"{identifier} is not a name run {owner} would make"
-        return _file_not_ours(Path(POSIX_FILES[kind].format(identifier[1:])), started)
+        return _file_not_ours(Path(kind.path.format(identifier[1:])), started)
     path = Path(identifier)
     if path.parent.resolve() != directory.resolve() or not path.name.startswith(f"{owner}-"):
         return f"{identifier} is not a folder of run {owner} in {directory}"
@@ -178,42 +205,37 @@ def _file_not_ours(path: Path, started: float | None) -> str | None:
     return None
 
 
-def remove_object(kind: str, identifier: str) -> bool:
-    """Remove one object named in a ledger; False if it was already gone."""
-    import posix_ipc
-    import sysv_ipc
-
-    sysv = {
-        "sysv-shm": sysv_ipc.remove_shared_memory,
-        "sysv-sem": sysv_ipc.remove_semaphore,
-        "sysv-mq": sysv_ipc.remove_message_queue,
-    }
-    posix = {
-        "posix-shm": posix_ipc.unlink_shared_memory,
-        "posix-sem": posix_ipc.unlink_semaphore,
-        "posix-mq": posix_ipc.unlink_message_queue,
-    }
+def remove_object(kind: ObjectKind | None, identifier: str) -> bool:
+    """Remove one object named in a ledger (``kind`` None: a private folder); False if it was already gone.
+    The binding library is imported only for an object of its kind."""
     try:
-        if kind in sysv:
+        if isinstance(kind, SysvKind):
+            import sysv_ipc
+
             # Remove by id, the object just checked, not by key (which could be re-created in between).
             row = _sysv_row(kind, int(identifier))
             if row is None:
                 return False
-            sysv[kind](int(row[SYSV_ID[kind]]))
-        elif kind in posix:
-            posix[kind](identifier)
-        elif kind == "dir":
-            if not os.path.isdir(identifier):
-                return False
-            shutil.rmtree(identifier)
-        else:
-            raise ValueError(f"unknown object kind {kind!r} in a ledger")
-    except (sysv_ipc.ExistentialError, posix_ipc.ExistentialError, FileNotFoundError):
+            with contextlib.suppress(sysv_ipc.ExistentialError):
+                getattr(sysv_ipc, kind.remover)(int(row[kind.id_column]))
+                return True
+            return False
+        if isinstance(kind, PosixKind):
+            import posix_ipc
+
+            with contextlib.suppress(posix_ipc.ExistentialError):
+                getattr(posix_ipc, kind.unlinker)(identifier)
+                return True
+            return False
+        if not os.path.isdir(identifier):
+            return False
+        shutil.rmtree(identifier)
+    except FileNotFoundError:
         return False
     return True
 
 
-def _ledgers(directory: Path) -> Iterator[tuple[Path, str, list[Entry]]]:
+def _ledgers(directory: Path, kinds: dict[str, ObjectKind]) -> Iterator[tuple[Path, str, list[Entry]]]:
     """Every readable ledger as (file, owner tag, well-formed entries); a damaged one is skipped, never
     trusted: an entry must be a known kind with an identifier of the right shape."""
     for path in sorted(directory.glob("*.ledger")):
@@ -224,39 +246,45 @@ def _ledgers(directory: Path) -> Iterator[tuple[Path, str, list[Entry]]]:
         if not isinstance(ledger, dict) or not re.fullmatch(r"\d+-\d+", str(ledger.get("owner"))):
             continue
         raw = ledger.get("entries")
-        entries = [(e[0], e[1]) for e in raw if _well_formed(e)] if isinstance(raw, list) else []
+        entries = [(e[0], e[1]) for e in raw if _well_formed(e, kinds)] if isinstance(raw, list) else []
         yield path, ledger["owner"], entries
 
 
-def _well_formed(entry: Any) -> bool:
+def _well_formed(entry: Any, kinds: dict[str, ObjectKind]) -> bool:
     if not (isinstance(entry, list) and len(entry) == 2 and all(isinstance(x, str) for x in entry)):
         return False
-    kind, identifier = entry
-    if kind in SYSV_TABLES:
+    kind, identifier = str(entry[0]), str(entry[1])
+    if isinstance(kinds.get(kind), SysvKind):
         return identifier.isdigit() and 0 < int(identifier) < 1 << 31
-    return kind in KINDS and identifier.startswith("/")
+    return (kind in kinds or kind == "dir") and identifier.startswith("/")
 
 
-def clean(directory: Path | None = None, refused: list[str] | None = None) -> list[str]:
+def clean(
+    directory: Path | None = None,
+    refused: list[str] | None = None,
+    kinds: dict[str, ObjectKind] | None = None,
+) -> list[str]:
     """Remove every object recorded by runners that are no longer alive; return what was removed.
 
     Objects a dead run's ledger names but that fail the ownership checks (``_not_ours``) are left alone
-    and described in ``refused``; so is anything a live run's ledger also names."""
+    and described in ``refused``; so is anything a live run's ledger also names. ``kinds``: the kinds of
+    object the mechanisms record (default: the installed mechanisms'); an entry of another kind is left."""
     directory = state_dir() if directory is None else directory
     refused = [] if refused is None else refused
-    ledgers = list(_ledgers(directory))
+    kinds = known_kinds() if kinds is None else kinds
+    ledgers = list(_ledgers(directory, kinds))
     live = {entry for _, owner, entries in ledgers if _owner_alive(owner) for entry in entries}
     removed: list[str] = []
     for path, owner, entries in ledgers:
         if _owner_alive(owner):
             continue
         for kind, identifier in entries:
-            reason = _not_ours(kind, identifier, owner, directory)
+            reason = _not_ours(kinds.get(kind), identifier, owner, directory)
             if (kind, identifier) in live:
                 reason = "a live run's ledger names it too"
             if reason is not None:
                 refused.append(f"{kind} {identifier}: {reason}")
-            elif remove_object(kind, identifier):
+            elif remove_object(kinds.get(kind), identifier):
                 removed.append(f"{kind} {identifier} (left by dead run {owner})")
         path.unlink(missing_ok=True)
     for leftover in directory.glob("*.tmp"):
@@ -268,4 +296,4 @@ def clean(directory: Path | None = None, refused: list[str] | None = None) -> li
 def live_runs(directory: Path | None = None) -> list[str]:
     """Owner tags of runs that are alive now and hold objects (for ``ipcbench clean`` to mention)."""
     directory = state_dir() if directory is None else directory
-    return [owner for _, owner, _ in _ledgers(directory) if _owner_alive(owner)]
+    return [owner for _, owner, _ in _ledgers(directory, {}) if _owner_alive(owner)]

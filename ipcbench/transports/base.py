@@ -21,7 +21,8 @@ A transport also says, before anything is created, whether this machine can carr
 (``skip_reason``): a size above a queue's kernel limit is skipped with the sysctl that would allow it, never
 clamped or chunked. Everything else that is specific to a mechanism is declared on its class too, so generic
 code never names a mechanism: the kernel limits that can stop its set-up (``limits``) and what a failed
-set-up means (``explain_failure``), and its place and colours in the report (``place``, ``colours``).
+set-up means (``explain_failure``), the kinds of object it records in the ledger (``ledger_kinds``), and its
+place and colours in the report (``place``, ``colours``).
 
 Mechanisms are found through the ``ipcbench.transports`` entry point group (``registry.py``); a module whose
 binding library is missing still imports and says so in ``unavailable()``.
@@ -38,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ipcbench.ledger import Ledger
+from ipcbench.ledger import Ledger, ObjectKind
 
 Buffer = Any  # a writable bytes-like object (bytearray or memoryview of one)
 
@@ -159,6 +160,9 @@ class Transport(ABC):
     # abstraction over them (multiprocessing, pyzmq, plugins), ranked in the report's "Python's choices"
     # beside the fastest kernel mechanism. A new mechanism is "library" unless it says otherwise.
     layer: ClassVar[str] = "library"
+    # The kinds of named object ``create`` records in the ledger, and how ``ipcbench clean`` checks and
+    # removes a dead run's (fds need none; the private folders for FIFOs and sockets are the ledger's own).
+    ledger_kinds: ClassVar[dict[str, ObjectKind]] = {}
 
     def __init__(self, spec: ChannelSpec) -> None:
         self.spec = spec

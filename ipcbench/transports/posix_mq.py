@@ -6,7 +6,7 @@ import contextlib
 from typing import Any, ClassVar
 
 from ipcbench.errors import PayloadError
-from ipcbench.ledger import Ledger
+from ipcbench.ledger import Ledger, ObjectKind, PosixKind
 from ipcbench.machine import SYSCTL_OF
 from ipcbench.transports.base import Buffer, Endpoint, Skip, Transport, directions, missing_binding
 from ipcbench.transports.posix_shm import BINDING_ERROR, create_posix, posix_ipc, unlink_posix
@@ -23,6 +23,9 @@ class PosixMqTransport(Transport):
     place = 80
     colours: ClassVar[dict[str | None, str]] = {None: "#7f7f7f"}
     limits = ("mq_queues_max", "rlimit_msgqueue", "mq_msg_max", "mq_msgsize_max")
+    ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
+        "posix-mq": PosixKind("/dev/mqueue/{}", "unlink_message_queue")
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

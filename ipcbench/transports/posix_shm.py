@@ -9,7 +9,7 @@ import mmap
 import os
 from typing import Any, ClassVar
 
-from ipcbench.ledger import Ledger
+from ipcbench.ledger import Ledger, ObjectKind, PosixKind
 from ipcbench.transports.base import (
     ChannelSpec,
     Endpoint,
@@ -55,6 +55,10 @@ class PosixShmTransport(Transport):
     place = 60
     colours: ClassVar[dict[str | None, str]] = {"sem": "#e377c2", "spin": "#d62728", "eventfd": "#9e0142"}
     limits = ("dev_shm_free",)
+    ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
+        "posix-shm": PosixKind("/dev/shm/{}", "unlink_shared_memory"),
+        "posix-sem": PosixKind("/dev/shm/sem.{}", "unlink_semaphore"),
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

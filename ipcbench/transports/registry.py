@@ -20,7 +20,7 @@ from importlib import metadata
 from typing import Any, ClassVar
 
 from ipcbench.errors import InputError
-from ipcbench.ledger import Ledger
+from ipcbench.ledger import Ledger, ObjectKind
 from ipcbench.transports.base import ChannelSpec, Endpoint, Transport
 
 GROUP = "ipcbench.transports"
@@ -121,6 +121,10 @@ class Registry(Mapping[str, type[Transport]]):
 
     def __len__(self) -> int:
         return len(self.sources)
+
+    def ledger_kinds(self) -> dict[str, ObjectKind]:
+        """Every kind of object these mechanisms record in the ledger (for ``ledger.clean``)."""
+        return {kind: how for cls in self.values() for kind, how in cls.ledger_kinds.items()}
 
     def rejected(self) -> list[type[Transport]]:
         """Registrations that lost a name clash, as unavailable stand-ins (for ``ipcbench list``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ipcbench.errors import PayloadError
-from ipcbench.ledger import Ledger
+from ipcbench.ledger import Ledger, ObjectKind, SysvKind
 from ipcbench.machine import SYSCTL_OF
 from ipcbench.transports.base import Buffer, Endpoint, Skip, Transport, directions, missing_binding
 from ipcbench.transports.sysv_shm import BINDING_ERROR, create_sysv, remove_sysv, sysv_ipc
@@ -22,6 +22,9 @@ class SysvMqTransport(Transport):
     place = 70
     colours: ClassVar[dict[str | None, str]] = {None: "#9467bd"}
     limits = ("msgmni", "msgmnb", "msgmax")
+    ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
+        "sysv-mq": SysvKind("msg", "msqid", "remove_message_queue")
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, ClassVar
 
-from ipcbench.ledger import Ledger
+from ipcbench.ledger import Ledger, ObjectKind, SysvKind
 from ipcbench.transports.base import (
     Endpoint,
     Transport,
@@ -48,6 +48,10 @@ class SysvShmTransport(Transport):
     place = 50
     colours: ClassVar[dict[str | None, str]] = {"sem": "#74c476", "spin": "#006d2c"}
     limits = ("shmmax", "shmall", "shmmni", "sem")
+    ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
+        "sysv-shm": SysvKind("shm", "shmid", "remove_shared_memory", creator_pid=True),
+        "sysv-sem": SysvKind("sem", "semid", "remove_semaphore"),
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
