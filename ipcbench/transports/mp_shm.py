@@ -31,9 +31,10 @@ from multiprocessing import resource_tracker
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any, ClassVar
 
-from ipcbench.ledger import Ledger
+from ipcbench.ledger import Ledger, ObjectKind
 from ipcbench.transports.base import Endpoint, Transport, create_recorded, random_name
 from ipcbench.transports.mp_conn import FORK
+from ipcbench.transports.posix_shm import SHM_OBJECT
 from ipcbench.transports.shm_ring import ring_endpoint, segment_size
 
 
@@ -77,6 +78,7 @@ class MpShmTransport(Transport):
     place = 130
     colours: ClassVar[dict[str | None, str]] = {"event": "#a63603", "sem": "#fd8d3c"}
     limits = ("dev_shm_free",)
+    ledger_kinds: ClassVar[dict[str, ObjectKind]] = {"posix-shm": SHM_OBJECT}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

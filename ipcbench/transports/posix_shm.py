@@ -43,6 +43,10 @@ def unlink_posix(ledger: Ledger | None, kind: str, obj: Any) -> None:
         ledger.discard(kind, obj.name)
 
 
+# A POSIX shared memory object as the ledger records it (multiprocessing's segments are the same kind).
+SHM_OBJECT = PosixKind("/dev/shm/{}", "unlink_shared_memory")
+
+
 class PosixShmTransport(Transport):
     """One ``/dev/shm`` object holding both rings; ``sem`` adds four POSIX named semaphores, ``eventfd``
     four eventfds in semaphore mode (see ``eventfd``)."""
@@ -56,7 +60,7 @@ class PosixShmTransport(Transport):
     colours: ClassVar[dict[str | None, str]] = {"sem": "#e377c2", "spin": "#d62728", "eventfd": "#9e0142"}
     limits = ("dev_shm_free",)
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
-        "posix-shm": PosixKind("/dev/shm/{}", "unlink_shared_memory"),
+        "posix-shm": SHM_OBJECT,
         "posix-sem": PosixKind("/dev/shm/sem.{}", "unlink_semaphore"),
     }
 

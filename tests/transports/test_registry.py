@@ -140,3 +140,8 @@ def test_an_install_without_the_entry_points_says_how_to_fix_it(monkeypatch: pyt
     monkeypatch.setattr(metadata, "entry_points", lambda **kwargs: [])
     with pytest.raises(InputError, match=r"reinstall it \(make install\)"):
         entry_point_sources()
+
+
+def test_the_mechanisms_declare_every_kind_of_object_the_ledger_cleans() -> None:
+    kinds = REGISTRY.ledger_kinds()
+    assert set(kinds) == {"sysv-shm", "sysv-sem", "sysv-mq", "posix-shm", "posix-sem", "posix-mq"}
