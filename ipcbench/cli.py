@@ -128,7 +128,7 @@ def clean_command(args: argparse.Namespace) -> int:
     from ipcbench.ledger import clean, live_runs
 
     refused: list[str] = []
-    removed = clean(refused=refused, kinds=args.registry.ledger_kinds())
+    removed = clean(refused=refused)
     for line in removed:
         console.print(f"removed {line}", markup=False)
     for line in refused:  # named by a dead run's ledger, but not provably its object: never removed

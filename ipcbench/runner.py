@@ -67,7 +67,7 @@ class Runner:
 
     def run(self, path: Path | None = None) -> tuple[dict[str, Any], Path]:
         """Measure every cell; the file at the returned path is valid after every cell."""
-        self.cleaned = clean(self.ledger.directory, kinds=self.registry.ledger_kinds())
+        self.cleaned = clean(self.ledger.directory)  # the objects of any installed mechanism
         document = self._new_document()
         if path is None:
             # Parallel runs (CI jobs) can start in the same second with the same label: claim a free name.
