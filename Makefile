@@ -7,12 +7,17 @@ RESULTS ?= results
 REPORT ?= reports/index.html
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test lint report clean bench-pytest install
+.PHONY: bench test lint report clean bench-pytest install bench-ref
 
-$(STAMP): pyproject.toml
+NATIVE_SOURCES := $(wildcard ipcbench/_native_c/*.c ipcbench/_native_c/*.h)
+
+# The editable install also compiles the native tier (ipcbench/_native, optional: without a C compiler the
+# package installs without it); the last line says whether it was built.
+$(STAMP): pyproject.toml setup.py $(NATIVE_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,zmq]'
+	$(BIN)/python -c "from ipcbench import native; print('native tier:', native.unavailable() or 'built')"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -40,3 +45,10 @@ bench-pytest: $(STAMP)
 
 clean: $(STAMP)
 	$(BIN)/ipcbench clean
+
+# The independent reference: a minimal C ping-pong and stream program sharing no code with the extension.
+bench/native_ref/ipcref: bench/native_ref/ipcref.c
+	$(CC) -O2 -std=gnu11 -Wall -o $@ $< -lrt -lpthread
+
+bench-ref: bench/native_ref/ipcref $(STAMP)
+	$(BIN)/python bench/native_vs_ref.py

@@ -4,7 +4,8 @@
     pytest bench/ --ipc-transports pipe,posix-shm/spin --ipc-sizes 64,4K --benchmark-compare-fail=median:10%
 
 The default suite is the quick profile's grid (every mechanism and variant, pingpong and stream, 64 B,
-4 KiB and 1 MiB) with few rounds, so it finishes in well under a minute.
+4 KiB and 1 MiB, in both tiers where the native one is built: ``--ipc-impl python`` for one) with few
+rounds, so it finishes in about a minute.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from ipcbench.ledger import Ledger
-from ipcbench.plan import PROFILES
+from ipcbench.plan import PROFILES, default_impls, in_tier, parse_impls
 from ipcbench.transports import all_pairs, resolve
 from ipcbench.units import parse_sizes
 from ipcbench.workloads import WORKLOADS
@@ -34,6 +35,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--ipc-workloads", default=",".join(WORKLOADS), help="pingpong,stream (default: both)")
     group.addoption("--ipc-rounds", type=int, default=5, help="measured rounds per benchmark (default 5)")
+    group.addoption(
+        "--ipc-impl",
+        default=None,
+        help="comma list of tiers: python,native (default: both where the native tier is built)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,12 +58,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     sizes_text = config.getoption("--ipc-sizes")
     sizes = parse_sizes(sizes_text) if sizes_text else PROFILES["quick"].sizes
     workloads = [w.strip() for w in config.getoption("--ipc-workloads").split(",") if w.strip()]
+    impls_text = config.getoption("--ipc-impl")
+    impls = parse_impls(impls_text) if impls_text else default_impls()
     cells = [
-        (name, variant, workload, size) for size in sizes for workload in workloads for name, variant in pairs
+        (name, variant, workload, size, impl)
+        for size in sizes
+        for workload in workloads
+        for name, variant in pairs
+        for impl in impls
+        if in_tier(impl, name, variant)
     ]
+    # A Python cell keeps the id it had before tiers existed; a native one says so.
     ids = [
-        f"{workload}-{name}{'-' + variant if variant else ''}-{size}"
-        for name, variant, workload, size in cells
+        f"{workload}-{name}{'-' + variant if variant else ''}-{size}{'-native' if impl == 'native' else ''}"
+        for name, variant, workload, size, impl in cells
     ]
     metafunc.parametrize("ipc_cell", cells, ids=ids)
 

@@ -1,6 +1,6 @@
 """The ipcbench workloads as pytest-benchmark benchmarks, over the same transports and the same loops.
 
-One benchmark per (mechanism, variant, workload, size). Each round is one ipcbench run of a fixed number
+One benchmark per (mechanism, variant, workload, size, impl). Each round is one ipcbench run of a fixed number
 of messages, in pytest-benchmark's pedantic mode:
 
 * ``setup`` (not timed) creates the kernel objects, forks the peer with ``ipcbench.peer.spawn`` (which
@@ -14,7 +14,9 @@ So pytest-benchmark's time per round is the time of the round's messages, round 
 and acknowledged (stream), including the workload's own warm-up of about a tenth as many messages (as in
 ``ipcbench run``: every round is a fresh process pair, whose first messages fault pages in). ``extra_info``
 carries what ipcbench reports, timed by the workload itself without the warm-up: round-trip percentiles
-over all rounds, throughput, CPU per message, the message size, mechanism, variant and placement.
+over all rounds, throughput, CPU per message, the message size, mechanism, variant, tier and placement.
+For ``impl=native`` the target runs the same initiator protocol with its loop in C (``ipcbench.native``),
+over a channel on the same endpoint, and the peer runs the native peer side.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ipcbench import workloads
+from ipcbench import native, workloads
 from ipcbench.ledger import Ledger
 from ipcbench.machine import read_limits
 from ipcbench.peer import Child, kill_all, spawn, wait_all
@@ -78,6 +80,7 @@ class Round:
         self.job = job
         self.children: list[Child] = []
         self.endpoint: Endpoint | None = None
+        self.channel: Any = None  # the native tier's C channel over the endpoint's handles
         self.sync_r = -1
         ledger = Ledger()
         self.transport.create(ledger)
@@ -98,13 +101,22 @@ class Round:
 
     def run(self) -> dict[str, Any]:
         assert self.endpoint is not None
-        initiator = workloads.get(self.job.workload).initiator
-        return initiator(self.endpoint, self.job, self.sync_r, time.perf_counter_ns, time.process_time_ns)
+        clocks = (time.perf_counter_ns, time.process_time_ns)
+        workload = workloads.get(self.job.workload)
+        if self.job.impl == "native":  # the same initiator protocol, its loop in C over the same objects
+            if self.channel is None:
+                self.channel = native.open_channel(self.endpoint, self.transport.spec, "initiator")
+            return workload.native_initiator(self.channel, self.job, self.sync_r, *clocks)
+        return workload.initiator(self.endpoint, self.job, self.sync_r, *clocks)
 
     def close(self) -> None:
         # Order matters: nothing may open a file descriptor between the endpoint's close and destroy(),
         # because destroy() closes the transport's fd numbers again (a no-op only while they stay free).
+        # A native channel goes first: it holds the endpoint's mapped segment.
         try:
+            if self.channel is not None:
+                self.channel.close()
+                self.channel = None
             if self.endpoint is not None:
                 self.endpoint.close()
             self.transport.destroy()
@@ -135,13 +147,13 @@ def pinned() -> Iterator[tuple[int | None, int | None, str]]:
 
 def test_ipc(
     benchmark: Any,
-    ipc_cell: tuple[str, str | None, str, int],
+    ipc_cell: tuple[str, str | None, str, int, str],
     pinned: tuple[Any, ...],
     request: pytest.FixtureRequest,
 ) -> None:
-    transport_name, variant, workload, size = ipc_cell
+    transport_name, variant, workload, size, impl = ipc_cell
     cls = REGISTRY[transport_name]
-    blocked = cls.unavailable()
+    blocked = cls.unavailable() or (native.unavailable() if impl == "native" else None)
     skip = cls.skip_reason(size, read_limits())
     if blocked or skip:
         pytest.skip(blocked or skip.text())  # type: ignore[union-attr]
@@ -152,7 +164,7 @@ def test_ipc(
     current: list[Round] = []
 
     def setup() -> None:
-        job = Job(workload, size, warmup_for(count), count, secrets.randbits(32))
+        job = Job(workload, size, warmup_for(count), count, secrets.randbits(32), impl=impl)
         current.append(Round(spec, transport_name, job, peer_cpu))
 
     def target() -> None:
@@ -167,7 +179,8 @@ def test_ipc(
     finally:
         while current:
             current.pop().close()
-    benchmark.extra_info.update(extra_info(transport_name, variant, workload, size, count, where, reports))
+    info = extra_info(transport_name, variant, workload, size, count, where, reports)
+    benchmark.extra_info.update(info, impl=impl)
 
 
 def extra_info(

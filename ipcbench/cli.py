@@ -34,6 +34,7 @@ def list_command(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
+    from ipcbench import native
     from ipcbench.console import console
     from ipcbench.machine import SYSCTL_OF, read_limits
     from ipcbench.transports import label
@@ -41,8 +42,17 @@ def list_command(args: argparse.Namespace) -> int:
 
     registry = args.registry
     limits = read_limits()
+    native_reason = native.unavailable()
     table = Table(title="mechanisms")
-    for column in ("mechanism", "layer", "waits by", "available here", "largest message here", "from"):
+    for column in (
+        "mechanism",
+        "layer",
+        "waits by",
+        "tiers",
+        "available here",
+        "largest message here",
+        "from",
+    ):
         table.add_column(column)
     table.add_column("what it is")
     for cls in [*registry.values(), *registry.rejected()]:
@@ -52,9 +62,15 @@ def list_command(args: argparse.Namespace) -> int:
             wait = cls.waits.get(variant, "block")
             available = "yes" if reason is None else f"no: {reason}"
             origin = origin_text(cls)
-            row = (label(cls.name, variant), cls.layer, wait, available, largest, origin, cls.summary)
+            tiers = _tiers(cls, variant, native_reason)
+            row = (label(cls.name, variant), cls.layer, wait, tiers, available, largest, origin, cls.summary)
             table.add_row(*(escape(text) for text in row))  # "ipcbench[zmq]" is not markup
     console.print(table)
+    console.print(
+        "native tier (C loops, ipcbench._native): "
+        + ("available" if native_reason is None else f"UNAVAILABLE: {native_reason}"),
+        markup=False,
+    )
     limit_table = Table(title="kernel limits in force")
     limit_table.add_column("limit")
     limit_table.add_column("value", justify="right")
@@ -63,6 +79,17 @@ def list_command(args: argparse.Namespace) -> int:
         limit_table.add_row(key, str(value), f"sysctl {SYSCTL_OF[key]}" if key in SYSCTL_OF else "")
     console.print(limit_table)
     return 0
+
+
+def _tiers(cls: Any, variant: str | None, native_reason: str | None) -> str:
+    """Which tiers can run a mechanism here: ``python, native``, ``native only``, or a tier missing."""
+    from ipcbench.plan import tier_has
+
+    tiers = [impl for impl in ("python", "native") if tier_has(cls, impl, variant)]
+    text = "native only" if tiers == ["native"] else ", ".join(tiers)
+    if "native" in tiers and native_reason is not None:
+        text += " (native unavailable here)"
+    return text
 
 
 def _largest_size(cls: Any, limits: dict[str, Any]) -> str:
@@ -79,6 +106,7 @@ def _largest_size(cls: Any, limits: dict[str, Any]) -> str:
 
 def run_command(args: argparse.Namespace) -> int:
     """Measure, save after every cell, print the summary table."""
+    from ipcbench import native
     from ipcbench.console import RunProgress, console, header_lines, result_table
     from ipcbench.plan import build_options
     from ipcbench.runner import Runner
@@ -88,6 +116,7 @@ def run_command(args: argparse.Namespace) -> int:
         transports=args.transports,
         sizes=args.sizes,
         workloads=args.workloads,
+        impls=args.impl,
         repeats=args.repeats,
         pin=args.pin,
         label=args.label,
@@ -99,6 +128,9 @@ def run_command(args: argparse.Namespace) -> int:
         registry=args.registry,
         fault=args.fault,
     )
+    missing = native.unavailable()
+    if missing is not None and "native" not in options.impls:  # say why the native cells are missing
+        print(f"ipcbench: note: running the Python tier only: {missing}", file=sys.stderr)
     with RunProgress(quiet=args.quiet) as progress:
         runner = Runner(options, progress, args.registry)
         document, path = runner.run()
@@ -157,6 +189,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sizes", help="comma list of message sizes: 64,4K,1M")
     parser.add_argument("--workloads", help="comma list: pingpong,stream")
+    parser.add_argument(
+        "--impl",
+        help="comma list of tiers: python (the loops in Python), native (the same loops in C); "
+        "default: both where the native tier is built",
+    )
     parser.add_argument("--repeats", type=int, help="independent runs per cell (default: the profile's)")
     parser.add_argument(
         "--budget", type=float, help="seconds of measurement per run (default: the profile's)"

@@ -1,7 +1,7 @@
 """ipcbench compare: two runs cell by cell, whether each changed, and an exit status that gates CI.
 
-For every cell in both files (matched on transport, variant, workload and size) and every metric (p50 and
-p99 round trip from the per-run figures, throughput from the per-run bytes/s) it computes the ratio
+For every cell in both files (matched on transport, variant, workload, size and tier) and every metric
+(p50 and p99 round trip from the per-run figures, throughput from the per-run bytes/s) it computes the ratio
 NEW/BASE as the median of the run-by-run ratios with its exact Mann-Whitney interval
 (``stats.ratio_interval``: 90% with 3 runs a side, 96.8% with 5), and a one-sided Mann-Whitney U test per
 direction (exact permutation p-value for few runs, which stays honest with ties). A metric is *slower* or
@@ -48,7 +48,32 @@ from ipcbench.frames import Loaded, newest
 from ipcbench.transports import label
 from ipcbench.units import format_size
 
-CellKey = tuple[str, str | None, str, int]
+CellKey = tuple[str, str | None, str, int, str]  # (transport, variant, workload, size, impl)
+
+
+def cell_key(cell: dict[str, Any]) -> CellKey:
+    """How a cell is matched across files: its mechanism, workload, size and tier."""
+    return (
+        cell["transport"],
+        cell.get("variant"),
+        cell["workload"],
+        cell["size"],
+        cell.get("impl", "python"),
+    )
+
+
+def key_name(key: CellKey) -> str:
+    """``posix-shm/spin pingpong 4K``, with ``[native]`` after the mechanism for the native tier (a Python
+    cell keeps the name it had before tiers existed, so series and exported names continue)."""
+    transport, variant, workload, size, impl = key
+    return f"{mechanism_text(transport, variant, impl)} {workload} {format_size(size)}"
+
+
+def mechanism_text(transport: str, variant: str | None, impl: str) -> str:
+    """``posix-shm/spin``, or ``posix-shm/spin [native]`` for the native tier."""
+    return label(transport, variant) + ("" if impl == "python" else f" [{impl}]")
+
+
 # Enumerate the permutation distribution exactly up to this many arrangements (3+3 runs: 20; 7+7: 3432).
 EXACT_LIMIT = 5000
 MIN_SCATTER_CELLS = 6
@@ -113,8 +138,7 @@ class CellResult:
 
     @property
     def name(self) -> str:
-        transport, variant, workload, size = self.key
-        return f"{label(transport, variant)} {workload} {format_size(size)}"
+        return key_name(self.key)
 
 
 @dataclass
@@ -261,7 +285,7 @@ def sessions(
         for metric in _metrics_of(workload):
             marked = [
                 (math.log(slowdown), bool(base.get("unstable") or new.get("unstable")))
-                for (_, _, kind, _), (base, new) in pairs.items()
+                for (_, _, kind, _, _), (base, new) in pairs.items()
                 if kind == workload and (slowdown := _point_move(base, new, metric)) is not None
             ]
             stable = [move for move, unstable in marked if not unstable]
@@ -307,9 +331,9 @@ def _metrics_of(workload: str) -> list[Metric]:
 def cells_by_key(document: dict[str, Any], where: Path) -> dict[CellKey, dict[str, Any]]:
     found: dict[CellKey, dict[str, Any]] = {}
     for cell in document["cells"]:
-        key = (cell["transport"], cell.get("variant"), cell["workload"], cell["size"])
+        key = cell_key(cell)
         if key in found:
-            raise InputError(f"{where}: cell {label(key[0], key[1])} {key[2]} {key[3]} appears twice")
+            raise InputError(f"{where}: cell {key_name(key)} appears twice")
         found[key] = cell
     return found
 
@@ -353,7 +377,7 @@ def setting_differences(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def _ordered(base: dict[CellKey, Any], new: dict[CellKey, Any]) -> list[CellKey]:
     keys = list(base) + [key for key in new if key not in base]
-    return sorted(keys, key=lambda k: (k[3], k[2], k[0], k[1] or ""))
+    return sorted(keys, key=lambda k: (k[3], k[2], k[0], k[1] or "", k[4]))
 
 
 def _cell_result(

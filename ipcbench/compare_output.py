@@ -26,9 +26,9 @@ from ipcbench.compare import (
     Settings,
     gate_text,
     gates,
+    mechanism_text,
     smallest_p,
 )
-from ipcbench.transports import label
 from ipcbench.units import format_size
 
 SHOWN = ("p50", "p99", "throughput")
@@ -287,10 +287,10 @@ def terminal(comparison: Comparison) -> list[Any]:
     ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for cell in comparison.cells:
-        transport, variant, workload, size = cell.key
+        transport, variant, workload, size, impl = cell.key
         ratios = [escape(ratio_text(cell.changes.get(name))) for name in SHOWN]
         table.add_row(
-            escape(label(transport, variant)),
+            escape(mechanism_text(transport, variant, impl)),
             workload,
             format_size(size),
             *ratios,
@@ -332,13 +332,13 @@ def markdown(comparison: Comparison) -> str:
         "|:--|:--|--:|--:|--:|--:|:--|",
     ]
     for cell in comparison.cells:
-        transport, variant, workload, size = cell.key
+        transport, variant, workload, size, impl = cell.key
         ratios = [_md_ratio(cell.changes.get(name)) for name in SHOWN]
         verdict = _md(verdict_text(cell))
         if cell.regressed:
             verdict = f"**{verdict}**"
         lines.append(
-            f"| {label(transport, variant)} | {workload} | {format_size(size)} | "
+            f"| {mechanism_text(transport, variant, impl)} | {workload} | {format_size(size)} | "
             + " | ".join(ratios)
             + f" | {verdict} |"
         )
@@ -406,8 +406,15 @@ def _file_json(comparison: Comparison, which: str) -> dict[str, Any]:
 
 
 def _key_json(cell: CellResult) -> dict[str, Any]:
-    transport, variant, workload, size = cell.key
-    return {"name": cell.name, "transport": transport, "variant": variant, "workload": workload, "size": size}
+    transport, variant, workload, size, impl = cell.key
+    return {
+        "name": cell.name,
+        "transport": transport,
+        "variant": variant,
+        "workload": workload,
+        "size": size,
+        "impl": impl,
+    }
 
 
 def _cell_json(cell: CellResult) -> dict[str, Any]:

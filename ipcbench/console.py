@@ -27,6 +27,11 @@ def cell_name(cell: dict[str, Any]) -> str:
     return label(cell["transport"], cell.get("variant"))
 
 
+def tier(cell: dict[str, Any]) -> str:
+    """The tier a cell was measured in (files older than schema 2 held only the Python tier)."""
+    return str(cell.get("impl", "python"))
+
+
 class RunProgress:
     """Progress callback for ``Runner``: a bar on a terminal, one line per cell elsewhere (CI logs)."""
 
@@ -55,7 +60,7 @@ class RunProgress:
             self._bar.stop()
 
     def __call__(self, event: str, index: int, total: int, cell: Cell, result: dict[str, Any] | None) -> None:
-        name = f"{cell.mechanism} {cell.workload} {format_size(cell.size)}"
+        name = f"{cell.mechanism} {cell.impl} {cell.workload} {format_size(cell.size)}"
         if self._bar is not None:
             if self._task is None:
                 self._task = self._bar.add_task("", total=total)
@@ -78,6 +83,7 @@ def result_table(document: dict[str, Any], title: str | None = None) -> Table:
     table = Table(title=escape(title) if title else None, show_lines=False)
     for header, justify in (
         ("mechanism", "left"),
+        ("impl", "left"),
         ("workload", "left"),
         ("size", "right"),
         ("p50 RTT", "right"),
@@ -95,7 +101,7 @@ def result_table(document: dict[str, Any], title: str | None = None) -> Table:
 
 
 def _row(cell: dict[str, Any]) -> list[str]:
-    head = [escape(cell_name(cell)), cell["workload"], format_size(cell["size"])]
+    head = [escape(cell_name(cell)), tier(cell), cell["workload"], format_size(cell["size"])]
     if cell["status"] != "ok":
         reason = cell.get("reason") or ""
         if cell.get("remedy"):
@@ -132,6 +138,13 @@ def header_lines(document: dict[str, Any]) -> list[str]:
         f"profile {config.get('profile')}, {config.get('repeats')} runs per cell, placement "
         f"{config.get('placement')}, status {document.get('status', 'complete')}, "
         f"created {document['created']}",
+        f"tiers {', '.join(config.get('impls') or ['python'])}"
+        + _native_note(config.get("native_tier") or {}),
     ]
     incomplete = incomplete_reason(document)  # a killed run's file is valid, but must not pass for whole
     return [*lines, incomplete] if incomplete else lines
+
+
+def _native_note(native_tier: dict[str, Any]) -> str:
+    reason = native_tier.get("reason")
+    return f" (native tier unavailable: {reason})" if reason else ""

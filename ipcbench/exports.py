@@ -22,18 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import stats, workloads
+from ipcbench.compare import cell_key, key_name
 from ipcbench.errors import InputError
 from ipcbench.frames import newest
-from ipcbench.transports import label
-from ipcbench.units import format_size
 
 FORMATS = ("github-action-benchmark", "bencher")
 PERCENTILES = (("p50", "p50"), ("p99", "p99"), ("p999", "p99.9"))
 
 
 def cell_name(cell: dict[str, Any]) -> str:
-    """``posix-shm/spin pingpong 4K``: the benchmark's stable name across runs."""
-    return f"{label(cell['transport'], cell.get('variant'))} {cell['workload']} {format_size(cell['size'])}"
+    """``posix-shm/spin pingpong 4K`` (``posix-shm/spin [native] pingpong 4K`` for the native tier): the
+    benchmark's stable name across runs."""
+    return key_name(cell_key(cell))
 
 
 def measured(document: dict[str, Any]) -> list[dict[str, Any]]:

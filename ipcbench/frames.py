@@ -96,7 +96,7 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
 
         frame = ipcbench.load("results/")
         ok = frame[frame.status == "ok"]
-        ok.pivot_table(index="size", columns="mechanism", values="p50_ns", aggfunc="median")
+        ok.pivot_table(index="size", columns=["mechanism", "impl"], values="p50_ns", aggfunc="median")
     """
     import pandas as pd
 

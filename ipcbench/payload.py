@@ -40,6 +40,11 @@ class Payload:
         base = memoryview(self._base)
         self.windows = [base[k : k + size] for k in range(PATTERNS)]
 
+    @property
+    def buffer(self) -> bytearray:
+        """The whole random buffer the windows look into (the native tier stamps and compares in it)."""
+        return self._base
+
     def message(self, seq: int) -> memoryview:
         """The window for message ``seq``, stamped with its sequence number at both ends."""
         buf = self.windows[seq % PATTERNS]

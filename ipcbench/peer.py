@@ -25,6 +25,7 @@ import selectors
 import signal
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from ipcbench.errors import PeerError
 from ipcbench.faults import Fault, FaultySender
 from ipcbench.records import PeerReport
 from ipcbench.transports.base import Transport
-from ipcbench.workloads import Job
+from ipcbench.workloads import Job, Workload
 
 PR_SET_PDEATHSIG = 1
 
@@ -73,20 +74,39 @@ def _child_main(
         os.sched_setaffinity(0, {cpu})
     sync_r, sync_w = sync
     endpoint = transport.open(role)
-    if fault is not None and fault.role == role:
-        endpoint = FaultySender(endpoint, fault)  # type: ignore[assignment]
     clock, cpu_clock = endpoint.clock, endpoint.cpu_clock
     workload = workloads.get(job.workload)
     try:
-        if role == "initiator":
-            os.close(sync_w)
-            report = workload.initiator(endpoint, job, sync_r, clock, cpu_clock)
-        else:
-            os.close(sync_r)
-            report = workload.peer(endpoint, job, sync_w, cpu_clock)
+        side, over = _side(role, job, workload, endpoint, transport, fault)
+        try:
+            if role == "initiator":
+                os.close(sync_w)
+                report = side(over, job, sync_r, clock, cpu_clock)
+            else:
+                os.close(sync_r)
+                report = side(over, job, sync_w, cpu_clock)
+        finally:
+            over.close()  # a native channel first: it holds the endpoint's mapped segment
     finally:
         endpoint.close()
     return PeerReport(ok=True, cpu=current_cpu(), **report)
+
+
+def _side(
+    role: str, job: Job, workload: Workload, endpoint: Any, transport: Transport, fault: Fault | None
+) -> tuple[Callable[..., dict[str, Any]], Any]:
+    """This role's half of the workload in the job's tier, and what it runs over: the endpoint (Python), a
+    C channel over the endpoint's handles (native); either with the test-only fault switch set."""
+    faulty = fault is not None and fault.role == role
+    if job.impl == "native":
+        from ipcbench import native
+
+        channel = native.open_channel(endpoint, transport.spec, role)
+        if faulty and fault is not None:
+            channel.set_fault(fault.kind, fault.seq)
+        return (workload.native_initiator if role == "initiator" else workload.native_peer), channel
+    over = FaultySender(endpoint, fault) if faulty and fault is not None else endpoint
+    return (workload.initiator if role == "initiator" else workload.peer), over
 
 
 def spawn(

@@ -1,8 +1,8 @@
 """Profiles and filters -> the list of cells to measure, and the options a run is made of.
 
-A *cell* is one (transport, variant, workload, size). Cells are ordered size by size, and within a size
-every mechanism in turn, so a slow drift of the machine touches all mechanisms alike instead of whichever
-happened to run last.
+A *cell* is one (transport, variant, workload, size, impl). Cells are ordered size by size, and within a
+size every mechanism in turn, each in both tiers back to back, so a slow drift of the machine touches all
+mechanisms and both tiers alike instead of whichever happened to run last.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ipcbench import native
 from ipcbench.errors import InputError
-from ipcbench.transports import REGISTRY, Registry, all_pairs, label, resolve
+from ipcbench.native import IMPLS
+from ipcbench.transports import REGISTRY, Registry, Transport, all_pairs, label, resolve
 from ipcbench.units import parse_sizes
 from ipcbench.workloads import WORKLOADS
 
@@ -73,6 +75,7 @@ class Cell:
     variant: str | None
     workload: str
     size: int
+    impl: str = "python"  # "native": the same objects and protocol, hot loops in C
 
     @property
     def mechanism(self) -> str:
@@ -97,6 +100,7 @@ class RunOptions:
     min_messages: int = 10
     max_messages: int = 200_000
     verify_every: int = 1
+    impls: tuple[str, ...] = ()  # () -> both tiers where the native one is available, else python
     fault: str | None = None  # test-only fault injection (``faults.py``), KIND@SEQ:ROLE
 
 
@@ -106,6 +110,7 @@ def build_options(
     sizes: str | None = None,
     workloads: str | None = None,
     registry: Registry = REGISTRY,
+    impls: str | None = None,
     **kwargs: object,
 ) -> RunOptions:
     """Parse user words into a complete ``RunOptions`` (``InputError`` on anything wrong)."""
@@ -120,9 +125,32 @@ def build_options(
             raise InputError(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
     if not names:
         raise InputError("no workloads given")
-    options = RunOptions(profile=profile, transports=pairs, sizes=size_list, workloads=names)
+    tiers = tuple(parse_impls(impls)) if impls else ()
+    options = RunOptions(profile=profile, transports=pairs, sizes=size_list, workloads=names, impls=tiers)
     options = replace(options, **{k: v for k, v in kwargs.items() if v is not None})  # type: ignore[arg-type]
-    return finalise(options, registry)
+    options = finalise(options, registry)
+    if not cells(options, registry):
+        raise InputError(
+            "nothing to run in the chosen tiers: the mutex variant runs in the native tier only, "
+            "the test mock in the Python tier only"
+        )
+    return options
+
+
+def parse_impls(text: str) -> list[str]:
+    """``python,native`` -> ["python", "native"]; ``InputError`` for anything else."""
+    words = [word.strip() for word in text.split(",") if word.strip()]
+    for word in words:
+        if word not in IMPLS:
+            raise InputError(f"unknown --impl {word!r}: choose from {', '.join(IMPLS)}")
+    if not words:
+        raise InputError("no --impl given")
+    return list(dict.fromkeys(words))
+
+
+def default_impls() -> tuple[str, ...]:
+    """Both tiers where the native one is available; the Python tier alone where it is not."""
+    return IMPLS if native.unavailable() is None else ("python",)
 
 
 def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
@@ -131,6 +159,7 @@ def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
     options = replace(
         options,
         transports=options.transports or profile_pairs(profile, registry),
+        impls=options.impls or default_impls(),
         sizes=options.sizes or profile.sizes,
         repeats=profile.repeats if options.repeats is None else options.repeats,
         budget_s=profile.budget_s if options.budget_s is None else options.budget_s,
@@ -155,13 +184,27 @@ def profile_pairs(profile: Profile, registry: Registry = REGISTRY) -> tuple[tupl
     return tuple(pair for pair in all_pairs(registry) if label(*pair) not in profile.leaves_out)
 
 
-def cells(options: RunOptions) -> list[Cell]:
+def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
+    """Every cell of the run, in the tiers that have it: a variant only the native tier has is never planned
+    for the Python tier, nor a mechanism without C loops (the test mock) for the native one."""
     return [
-        Cell(name, variant, workload, size)
+        Cell(name, variant, workload, size, impl)
         for size in options.sizes
         for workload in options.workloads
         for name, variant in options.transports
+        for impl in options.impls
+        if in_tier(impl, name, variant, registry)
     ]
+
+
+def in_tier(impl: str, name: str, variant: str | None, registry: Registry = REGISTRY) -> bool:
+    """Whether a tier has this cell: the native tier needs C loops for the mechanism, the Python tier
+    cannot run a native-only variant."""
+    return tier_has(registry[name], impl, variant)
+
+
+def tier_has(cls: type[Transport], impl: str, variant: str | None) -> bool:
+    return variant in cls.native_variants if impl == "native" else variant not in cls.native_only
 
 
 def placement(pin: str) -> tuple[int | None, int | None, str]:

@@ -114,6 +114,8 @@ class CellRecord(_ReadsLikeJson):
     variant: str | None = stored("string", required=True, carried_by=STATUSES)
     workload: str = stored("workload", required=True, carried_by=STATUSES)
     size: int = stored("whole", required=True, minimum=1, carried_by=STATUSES)
+    # The tier that ran the loops: "python", or "native" (the same loops in C); schema 2 on.
+    impl: str = stored("impl", "python", required=True, carried_by=STATUSES)
     status: str = stored("status", "ok", required=True, carried_by=STATUSES)
     reason: str | None = stored("string", None, carried_by=STATUSES)
     remedy: str | None = stored("string", None, carried_by=STATUSES)  # the setting that would allow it

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import __version__, machine, stats, store, workloads
+from ipcbench import __version__, machine, native, stats, store, workloads
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault
 from ipcbench.ledger import Ledger, clean
@@ -77,7 +77,7 @@ class Runner:
         else:
             store.ensure_writable(path.parent)
             store.save(document, path)
-        plan = cells(self.options)
+        plan = cells(self.options, self.registry)
         try:
             for index, cell in enumerate(plan):
                 self.progress("start", index, len(plan), cell, None)
@@ -108,6 +108,8 @@ class Runner:
             pinning={"initiator_cpu": self.initiator_cpu, "peer_cpu": self.peer_cpu},
             harness_overhead_ns=harness_overhead(),
             clock="time.perf_counter_ns (CLOCK_MONOTONIC)",
+            native_clock="clock_gettime(CLOCK_MONOTONIC) in the C loop",
+            native_tier={"available": native.unavailable() is None, "reason": native.unavailable()},
             cpu_clock="time.process_time_ns (CLOCK_PROCESS_CPUTIME_ID)",
             gc="disabled in measuring processes",
             fault_injected=self.options.fault,
@@ -134,9 +136,9 @@ class Runner:
         return self.cell_record(cell).to_json()
 
     def cell_record(self, cell: Cell) -> CellRecord:
-        base = CellRecord(cell.transport, cell.variant, cell.workload, cell.size)
+        base = CellRecord(cell.transport, cell.variant, cell.workload, cell.size, cell.impl)
         transport = self.registry[cell.transport]
-        blocked = transport.unavailable()
+        blocked = transport.unavailable() or tier_unavailable(cell, transport)
         skip = transport.skip_reason(cell.size, self.limits)
         if blocked is not None:
             return replace(base, status="skipped", reason=blocked)
@@ -192,7 +194,15 @@ class Runner:
         slots = 1 if lockstep else ring_slots(cell.size)
         spec = ChannelSpec(cell.size, cell.variant, slots, same_core, lockstep)
         transport = self.registry[cell.transport](spec)
-        job = Job(cell.workload, cell.size, warmup, count, secrets.randbits(32), self.options.verify_every)
+        job = Job(
+            cell.workload,
+            cell.size,
+            warmup,
+            count,
+            secrets.randbits(32),
+            self.options.verify_every,
+            cell.impl,
+        )
         children: list[Child] = []
         sync = os.pipe()
         held = list(sync)  # the runner's copies of the sync pipe, closed once the children hold theirs
@@ -215,6 +225,16 @@ class Runner:
         if initiator is None or peer is None:
             raise AssertionError("unreachable: wait_all returns only when both sides reported")
         return run_record(cell, count, initiator, peer, params)
+
+
+def tier_unavailable(cell: Cell, transport: type[Transport]) -> str | None:
+    """Why this cell's tier cannot run it: no native tier here, or a variant only the native tier has."""
+    if cell.impl == "native":
+        reason = native.unavailable()
+        return None if reason is None else f"native tier unavailable: {reason}"
+    if cell.variant in transport.native_only:
+        return f"the {cell.variant} variant runs in the native tier only (Python has no process-shared mutex)"
+    return None
 
 
 def failure_reason(cell: Cell, exc: Exception, transport: type[Transport]) -> str:

@@ -37,9 +37,27 @@ from ipcbench.errors import InputError, ResultFileError
 #                     mechanism measured; a file without it holds kernel-layer mechanisms only).
 #                     What ``validate`` accepts is the definition of version 1; files written before
 #                     "unstable_reason" existed are still version 1 (the key is optional).
-SCHEMA_VERSION = 1
+#   2 (ipcbench 0.2): every cell has "impl" ("python" or "native": the tier that ran its hot loops); config
+#                     has "impls" (the tiers asked for), "native_tier" ({"available", "reason"}) and
+#                     "native_clock". Version-1 files are read as "impl": "python" (all they could hold).
+SCHEMA_VERSION = 2
+IMPLS = ("python", "native")
+
+
+def _upgrade_1_to_2(document: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 had only the Python tier: every cell was measured with Python loops."""
+    cells = document.get("cells")
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict):
+            cell.setdefault("impl", "python")
+    config = document.get("config")
+    if isinstance(config, dict):
+        config.setdefault("impls", ["python"])
+    return document
+
+
 # Upgrade functions: MIGRATIONS[n] turns a version-n document into version n+1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _upgrade_1_to_2}
 
 # A full profile writes about 2 MB; anything far larger is not a result file (and would eat memory).
 MAX_FILE_BYTES = 64 << 20
@@ -363,6 +381,9 @@ def _validate_config(check: _Check, config: dict[str, Any]) -> None:
     check.whole(config.get("repeats"), "config.repeats", nullable=True)
     for name in ("budget_s", "timeout_s"):
         check.number(config.get(name), f"config.{name}", nullable=True)
+    impls = config.get("impls", [])
+    if not isinstance(impls, list) or not all(impl in IMPLS for impl in impls):
+        check.fail("config.impls", f"expected a list of tiers ({', '.join(IMPLS)})")
     transports = config.get("transports", [])
     if not isinstance(transports, list) or not all(isinstance(t, str) for t in transports):
         check.fail("config.transports", "expected a list of mechanism names")
@@ -453,8 +474,14 @@ def _validate_run(check: _Check, value: Any, at: str, workload: str) -> None:
         check.number(check.key(run, name, at), f"{at}.{name}")
 
 
+def _validate_impl(check: _Check, value: Any, at: str, workload: Any) -> None:
+    if value not in IMPLS:
+        check.fail(at, f"expected one of {', '.join(IMPLS)}")
+
+
 _STRUCTURES = {
     "workload": _validate_workload,
+    "impl": _validate_impl,
     "status": lambda check, value, at, workload: None,  # checked first: it decides the fields
     "load": lambda check, value, at, workload: _validate_load(check, value, at),
     "params": _validate_params,

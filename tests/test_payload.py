@@ -12,6 +12,7 @@ from ipcbench.runner import Runner
 from ipcbench.transports import REGISTRY
 
 ZMQ_MISSING = REGISTRY["zmq"].unavailable() is not None
+from tests.conftest import IMPLS, skip_unless_tier_runs
 
 
 def test_a_faithful_copy_passes() -> None:
@@ -67,9 +68,11 @@ def test_a_receiver_that_checks_only_sequence_numbers_stays_in_step() -> None:
             receiver.verify(seq, message)
 
 
-def measure(fault: str, transport: str, variant: str | None, workload: str) -> None:
-    options = finalise(RunOptions(profile="quick", timeout_s=15, fault=fault))
-    Runner(options).measure_run(Cell(transport, variant, workload, 256), count=40, warmup=2)
+def measure(
+    fault: str, transport: str, variant: str | None, workload: str, impl: str = "python", every: int = 1
+) -> None:
+    options = finalise(RunOptions(profile="quick", timeout_s=15, fault=fault, verify_every=every))
+    Runner(options).measure_run(Cell(transport, variant, workload, 256, impl), count=40, warmup=2)
 
 
 MECHANISMS = [
@@ -82,10 +85,15 @@ MECHANISMS = [
     ("mp-pipe", None),
     ("mp-shm", "sem"),
     pytest.param("zmq", None, marks=pytest.mark.skipif(ZMQ_MISSING, reason="pyzmq is not installed")),
+    # Native only: shared memory with a process-shared mutex; and a queue in both tiers.
+    ("posix-shm", "mutex"),
+    ("posix-mq", None),
 ]
 IDS = ["pipe", "posix-shm/spin", "sysv-shm/sem", "sysv-mq", "tcp", "mp-pipe", "mp-shm/sem", "zmq"]
+IDS += ["posix-shm/mutex", "posix-mq"]
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize(("transport", "variant"), MECHANISMS, ids=IDS)
 @pytest.mark.parametrize(
     ("fault", "workload", "expected"),
@@ -99,8 +107,21 @@ IDS = ["pipe", "posix-shm/spin", "sysv-shm/sem", "sysv-mq", "tcp", "mp-pipe", "m
     ids=["corrupt-echo", "corrupt", "drop", "duplicate", "reorder"],
 )
 def test_faults_on_the_wire_fail_the_run_loudly(
-    transport: str, variant: str | None, fault: str, workload: str, expected: str
+    transport: str, variant: str | None, fault: str, workload: str, expected: str, impl: str
 ) -> None:
+    """The same faults, the same diagnosis, in both tiers: the native tier's switch is compiled in
+    (ipcbench/_native_c/faults.c), its receiver's check is the unchanged C payload check."""
+    skip_unless_tier_runs(impl, transport, variant)
     # The fault counts every message sent, warm-up included, so the 8th message sent is sequence 7.
     with pytest.raises(PeerError, match=expected):
-        measure(fault, transport, variant, workload)
+        measure(fault, transport, variant, workload, impl)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_verify_every_thins_the_full_comparison_alike_in_both_tiers(impl: str) -> None:
+    """With ``--verify-every 4`` a corrupted body of message 5 passes (only its sequence numbers are
+    checked) and one of message 8 is caught: the same rule in C as in Python."""
+    skip_unless_tier_runs(impl, "pipe", None)
+    measure("corrupt@5:initiator", "pipe", None, "stream", impl, every=4)
+    with pytest.raises(PeerError, match="peer: PayloadError: message 8: content differs"):
+        measure("corrupt@8:initiator", "pipe", None, "stream", impl, every=4)

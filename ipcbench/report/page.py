@@ -20,8 +20,9 @@ from markupsafe import Markup
 
 from ipcbench import __version__, history
 from ipcbench.cache import Summary, summarize
-from ipcbench.report import choices, figures, run_figures, style, tables, trends
+from ipcbench.report import choices, figures, ladder, run_figures, style, tables, trends
 from ipcbench.report.runs import Run, newest_per_machine, size_text
+from ipcbench.report.tiers import TIER_NAMES, tier_agreement, tier_views
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
 from ipcbench.units import format_ns
 
@@ -31,11 +32,12 @@ MOST_MACHINES = 6  # machines side by side in the comparison: a handful of lines
 
 @dataclass(frozen=True)
 class ClaimResult:
-    """One claim's verdict on one machine's newest run, with the sentences to show first."""
+    """One claim's verdict on one machine's newest run in one tier, with the sentences to show first."""
 
     run: Run
     verdict: Verdict
     highlights: list[tuple[str, str]]
+    agreement: str = ""  # with both tiers: whether they agree, and why not when they do not
 
 
 def shown(found: list[Summary]) -> list[Summary]:
@@ -65,6 +67,7 @@ def render(runs: list[Run], found: list[Summary] | None = None) -> str:
         "claims": _claims(newest_per_machine(runs)),
         "version": __version__,
         "tolerance": f"{TOLERANCE:.0%}",
+        "tier_names": TIER_NAMES,
     }
     context.update(_single_run(primary))
     context.update(_comparison(runs))
@@ -88,17 +91,27 @@ def _environment() -> jinja2.Environment:
 
 
 def _claims(machines: list[Run]) -> list[dict[str, Any]]:
-    per_run = [(run, verdicts(run)) for run in machines]
-    return [
-        {
-            "number": number,
-            "statement": statement,
-            "results": [
-                ClaimResult(run, found[number - 1], highlights(found[number - 1])) for run, found in per_run
-            ],
-        }
-        for number, statement in CLAIMS.items()
-    ]
+    """Each claim judged per machine and per tier: what holds for the mechanism (native) and what a Python
+    program gets (python), and where the two disagree, why."""
+    per_run = [(view, verdicts(view)) for run in machines for view in tier_views(run)]
+    claims = []
+    for number, statement in CLAIMS.items():
+        results = []
+        for run, found in per_run:
+            verdict = found[number - 1]
+            other = _other_tier(per_run, run, number)
+            agreement = tier_agreement(run, verdict, other) if other is not None else ""
+            results.append(ClaimResult(run, verdict, highlights(verdict), agreement))
+        claims.append({"number": number, "statement": statement, "results": results})
+    return claims
+
+
+def _other_tier(per_run: list[tuple[Run, list[Verdict]]], run: Run, number: int) -> Verdict | None:
+    """The same machine's verdict in the native tier, for the Python tier's result (said once, there)."""
+    if run.tier != "python":
+        return None
+    found = [v[number - 1] for r, v in per_run if r.path == run.path and r.tier == "native"]
+    return found[0] if found else None
 
 
 def _svg(text: str | None) -> Markup | None:
@@ -128,6 +141,9 @@ def _single_run(run: Run) -> dict[str, Any]:
         "packages": tables.key_values(document["machine"].get("packages", {})),
         "config": tables.key_values(document["config"]),
         "overhead": document["config"].get("harness_overhead_ns") or {},
+        "ladder_svg": _svg(ladder.ladder_figure(run)),
+        "ladder_rows": tables.ladder_rows(run),
+        "tier": run.tier,
         "method": document["config"],
     }
 

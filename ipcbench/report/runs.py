@@ -41,15 +41,36 @@ def size_text(size: int) -> str:
 
 @dataclass(frozen=True)
 class Run:
-    """One result file: where it came from, its document, and its ok cells by (label, workload, size)."""
+    """One result file: where it came from, its document, and the ok cells of one tier (``impl``) by
+    (label, workload, size). The tier is the Python one where the file has it (what the report's
+    single-run sections show), else the native one; ``in_tier`` gives the other view of the same file."""
 
     path: Path
     document: dict[str, Any]
+    tier: str = ""  # "python" or "native"; "" picks python if measured, else native
     cells: dict[Key, dict[str, Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index = {(cell_label(c), c["workload"], c["size"]): c for c in store.iter_ok_cells(self.document)}
+        if not self.tier:
+            object.__setattr__(
+                self, "tier", "python" if "python" in self.tiers or not self.tiers else "native"
+            )
+        index = {
+            (cell_label(c), c["workload"], c["size"]): c
+            for c in store.iter_ok_cells(self.document)
+            if c.get("impl", "python") == self.tier
+        }
         object.__setattr__(self, "cells", index)
+
+    @property
+    def tiers(self) -> list[str]:
+        """The tiers with measured cells in this file, Python first."""
+        found = {c.get("impl", "python") for c in store.iter_ok_cells(self.document)}
+        return [tier for tier in ("python", "native") if tier in found]
+
+    def in_tier(self, tier: str) -> Run:
+        """The same file seen through another tier's cells."""
+        return self if tier == self.tier else Run(self.path, self.document, tier)
 
     @property
     def machine(self) -> str:

@@ -301,3 +301,43 @@ def _between(base: Run, other: Run, label: str, metric: str, size: int) -> Speed
     if mine is None or theirs is None:
         return None
     return comparison_of(other.title, base.title, metric, size, mine, theirs)
+
+
+# ---- the cost ladder ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    mechanism: str
+    workload: str
+    size: int
+    native: str  # per round trip (pingpong) or per message (stream)
+    python: str
+    extra: str  # what Python adds, per round trip (pingpong) or per message
+    extra_per_message: str
+    ratio: Ratio  # Python/native, with its interval
+    share: str  # the part of the Python figure that is Python
+
+
+def ladder_rows(run: Run) -> list[LadderRow]:
+    """Every rung of the cost ladder (``report.ladder``) as text for the table."""
+    from ipcbench.report.ladder import rungs
+
+    return [
+        LadderRow(
+            rung.mechanism,
+            rung.workload,
+            rung.size,
+            format_ns(rung.native_ns),
+            format_ns(rung.python_ns),
+            _signed_ns(rung.extra_ns) if rung.workload == "pingpong" else "",
+            _signed_ns(rung.extra_per_message_ns),
+            ratio_cell(rung.ratio),
+            f"{rung.python_share:.0%}",
+        )
+        for rung in rungs(run)
+    ]
+
+
+def _signed_ns(value: float) -> str:
+    return format_ns(value) if value >= 0 else f"-{format_ns(-value)}"

@@ -244,14 +244,16 @@ def _apis(run: Run, workload: str) -> list[str]:
     return [api for api in apis if f"{api}/sem" in labels and f"{api}/spin" in labels]
 
 
-def _sync_finding(run: Run, api: str, size: int) -> Finding | None:
-    sem, spin = f"{api}/sem", f"{api}/spin"
+def _sync_finding(run: Run, api: str, size: int, wait: str = "sem") -> Finding | None:
+    """A blocking variant (``sem``, or ``mutex``: native tier only) against spinning, at one size."""
+    sem, spin = f"{api}/{wait}", f"{api}/spin"
     evidence = [
         c for metric in ("latency", "throughput") if (c := compare(run, sem, spin, metric, size)) is not None
     ]
     if not evidence:
         return None
-    finding = decided(evidence[0], "slower", api, _cpu_text(run, sem, spin, size))
+    subject = api if wait == "sem" else f"{api} ({wait})"
+    finding = decided(evidence[0], "slower", subject, _cpu_text(run, sem, spin, size))
     return replace(finding, evidence=tuple(evidence))
 
 
@@ -263,19 +265,31 @@ def _cpu_text(run: Run, sem: str, spin: str, size: int) -> str:
     busy = [cores_busy(cell) for cell in cells if cell]
     if None in cpu or None in busy:
         return ""
+    wait = sem.rsplit("/", 1)[-1]
     return (
-        f"CPU per round trip: sem {format_ns(cpu[0])}, spin {format_ns(cpu[1])}; "
-        f"CPUs kept busy: sem {busy[0]:.2f}, spin {busy[1]:.2f}"
+        f"CPU per round trip: {wait} {format_ns(cpu[0])}, spin {format_ns(cpu[1])}; "
+        f"CPUs kept busy: {wait} {busy[0]:.2f}, spin {busy[1]:.2f}"
     )
 
 
 def claim_sync_cost(run: Run) -> Verdict:
     apis = _apis(run, "pingpong") or _apis(run, "stream")
     sizes = sorted(set(run.sizes("pingpong")) | set(run.sizes("stream")))
-    found = [_sync_finding(run, api, size) for api in apis for size in sizes]
+    labels = run.labels()
+    found = [
+        _sync_finding(run, api, size, wait)
+        for api in apis
+        for wait in ("sem", "mutex")
+        if f"{api}/{wait}" in labels
+        for size in sizes
+    ]
     findings = [f for f in found if f is not None]
     notes = [_spin_cpu_note(run, apis), _placement_note(run)] if findings else []
-    return _verdict(3, findings, [n for n in notes if n], "semaphore variants against spinning variants")
+    scope = "semaphore and mutex variants against spinning variants"
+    return _verdict(3, findings, [n for n in notes if n], scope if "mutex" in str(labels) else _SEM_SCOPE)
+
+
+_SEM_SCOPE = "semaphore variants against spinning variants"
 
 
 def _spin_cpu_note(run: Run, apis: list[str]) -> str:
@@ -323,7 +337,7 @@ def _alike_finding(run: Run, variant: str, metric: str, size: int) -> Finding | 
 def claim_apis_alike(run: Run) -> Verdict:
     findings = [
         f
-        for variant in ("sem", "spin")
+        for variant in ("sem", "spin", "mutex")
         for metric in ("latency", "throughput")
         for size in run.sizes()
         if (f := _alike_finding(run, variant, metric, size)) is not None

@@ -148,6 +148,11 @@ class Transport(ABC):
     summary: ClassVar[str]
     # How a waiting side waits, per variant: "block" (sleeps in the kernel) or "spin" (polls memory).
     waits: ClassVar[dict[str | None, str]] = {None: "block"}
+    # The variants ``ipcbench.native`` has C loops for (over the endpoint's handles); none by default, so a
+    # plugin or a library mechanism is never given a native cell it cannot run.
+    native_variants: ClassVar[frozenset[str | None]] = frozenset()
+    # Variants only the native tier can run (``mutex``: a process-shared pthread mutex lives only in C).
+    native_only: ClassVar[frozenset[str | None]] = frozenset()
     # True only for the test mock, whose clocks are fake: the machine's load cannot touch its figures.
     fake_clocks: ClassVar[bool] = False
     # Place in tables and figures: DESIGN.md's order (pipes, sockets, shared memory, queues); plugins after.

@@ -17,6 +17,7 @@ class FifoTransport(Transport):
     """``mkfifo(3)`` in a private 0700 folder, mode 0600; each side opens both FIFOs by path."""
 
     name = "fifo"
+    native_variants = frozenset({None})  # the C loops of ipcbench.native run over it
     layer = "kernel"
     summary = "named pipe (FIFO) per direction, opened by path"
     place = 20

@@ -24,6 +24,7 @@ class PipeTransport(Transport):
     kernel by ``write`` and out by ``read``, and a blocked reader is woken by the kernel."""
 
     name = "pipe"
+    native_variants = frozenset({None})  # the C loops of ipcbench.native run over it
     layer = "kernel"
     summary = "anonymous pipe, one per direction (kernel copy in and out)"
     place = 10

@@ -18,6 +18,7 @@ class PosixMqTransport(Transport):
     object per message, copied into the receiver's buffer (part of what a Python user pays)."""
 
     name = "posix-mq"
+    native_variants = frozenset({None})  # the C loops of ipcbench.native run over it
     layer = "kernel"
     summary = "POSIX message queue per direction (mq_send/mq_receive)"
     place = 80

@@ -20,7 +20,7 @@ from ipcbench.transports.base import (
     random_name,
 )
 from ipcbench.transports.eventfd import EventfdSemaphore, eventfd_pairs
-from ipcbench.transports.shm_ring import ring_endpoint, segment_size
+from ipcbench.transports.shm_ring import ring_endpoint, segment_size, sync_offset
 
 posix_ipc, BINDING_ERROR = optional_import("posix_ipc")
 
@@ -52,12 +52,24 @@ class PosixShmTransport(Transport):
     four eventfds in semaphore mode (see ``eventfd``)."""
 
     name = "posix-shm"
-    variants = ("sem", "spin", "eventfd")
+    variants = ("sem", "spin", "eventfd", "mutex")
+    native_only = frozenset({"mutex"})
+    native_variants = frozenset({"sem", "spin", "mutex"})  # eventfd: Python tier only, for now
     summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
-    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin", "eventfd": "block"}
+    waits: ClassVar[dict[str | None, str]] = {
+        "sem": "block",
+        "spin": "spin",
+        "eventfd": "block",
+        "mutex": "block",
+    }
     layer = "kernel"
     place = 60
-    colours: ClassVar[dict[str | None, str]] = {"sem": "#e377c2", "spin": "#d62728", "eventfd": "#9e0142"}
+    colours: ClassVar[dict[str | None, str]] = {
+        "sem": "#e377c2",
+        "spin": "#d62728",
+        "eventfd": "#9e0142",
+        "mutex": "#f7b6d2",
+    }
     limits = ("dev_shm_free",)
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
         "posix-shm": SHM_OBJECT,
@@ -88,6 +100,11 @@ class PosixShmTransport(Transport):
             # Reserve the pages now: on a full /dev/shm this fails here with ENOSPC, instead of a peer
             # dying of SIGBUS on its first write.
             os.posix_fallocate(self._shm.fd, 0, size)
+            if self.spec.variant == "mutex":
+                from ipcbench.native import init_sync  # here: native imports the workloads, which import us
+
+                with mmap.mmap(self._shm.fd, size) as mapping:
+                    init_sync(mapping, sync_offset(self.spec))
         finally:
             self._shm.close_fd()
         # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
@@ -138,6 +155,7 @@ class PosixShmTransport(Transport):
             "shm_name": self._shm.name,
             "sem_names": [s.name for s in sems],
             "eventfds": [e.fd for pair in self._eventfds for e in pair],
+            "segment": mv,  # the mapped segment, for the native tier's loops
         }
         return ring_endpoint(mv, self.spec, role, pairs, close, handles)
 

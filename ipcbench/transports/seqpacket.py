@@ -49,6 +49,7 @@ class UnixSeqpacketTransport(UnixTransport):
     """Unix ``SOCK_SEQPACKET`` socket file in a private folder; ``SO_SNDBUF`` raised to fit a message."""
 
     name = "unix-seqpacket"
+    native_variants: ClassVar[frozenset[str | None]] = frozenset()  # no C loops for it yet: Python only
     summary = "Unix domain SOCK_SEQPACKET socket (kernel keeps message boundaries)"
     kind = socket.SOCK_SEQPACKET
     place = 35

@@ -11,6 +11,9 @@ How a side waits is the variant:
   one shared core the loop calls ``sched_yield()``, or the "latency" would be the scheduler's time slice.
 * ``sem``: two counting semaphores per direction (free slots, filled slots); a waiting side sleeps in the
   kernel and is woken by the other side's post, exactly as a pipe reader is.
+* ``mutex`` (native tier only): per direction a process-shared robust mutex guarding the counters and a
+  condition variable a waiting side sleeps on; only C can place them in a segment, so the Python
+  endpoint refuses to send and the C channel (``ipcbench/_native``) does the work.
 
 In ping-pong (``spec.lockstep``) each direction has a single slot and no flow control: the reply proves
 the request was consumed, so a spinning side polls one counter and a ``sem`` side uses one semaphore per
@@ -27,10 +30,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from ipcbench.errors import PeerError
 from ipcbench.transports.base import Buffer, ChannelSpec, Endpoint, directions
 
 HEADER = 256
 ALIGN = 64
+# The ``mutex`` variant (native only): after both rings, per direction a process-shared robust
+# pthread_mutex_t and a pthread_cond_t, 128 bytes each (the layout of ipcbench/_native_c/native.h).
+SYNC_BYTES = 256
 
 
 def slot_stride(size: int) -> int:
@@ -38,8 +45,17 @@ def slot_stride(size: int) -> int:
 
 
 def segment_size(spec: ChannelSpec) -> int:
-    """Bytes of a segment holding the header and both directions' rings."""
+    """Bytes of a segment holding the header, both directions' rings and, for ``mutex``, its sync area."""
+    return sync_offset(spec) + (SYNC_BYTES if spec.variant == "mutex" else 0)
+
+
+def sync_offset(spec: ChannelSpec) -> int:
+    """Where the ``mutex`` variant's mutexes and condition variables start: right after the rings."""
     return HEADER + 2 * spec.slots * slot_stride(spec.size)
+
+
+def native_only(view: Buffer) -> None:
+    raise PeerError("the mutex variant runs in the native tier only (Python has no process-shared mutex)")
 
 
 def _slots(mv: memoryview, spec: ChannelSpec, direction: int) -> list[memoryview]:
@@ -62,7 +78,11 @@ def ring_endpoint(
     counters = mv[:HEADER].cast("q")
     out_slots, in_slots = _slots(mv, spec, out), _slots(mv, spec, into)
     fused: list[Any] = [None, None]
-    if semaphores is None and spec.lockstep and not spec.same_core:
+    send: Callable[[Buffer], None]
+    recv_into: Callable[[Buffer], None]
+    if spec.variant == "mutex":
+        send, recv_into = native_only, native_only
+    elif semaphores is None and spec.lockstep and not spec.same_core:
         send, recv_into, *fused = _spin_lockstep(counters, out, into, out_slots[0], in_slots[0])
     elif semaphores is None:
         send, recv_into = _spin_pair(counters, out, into, out_slots, in_slots, spec)

@@ -97,6 +97,7 @@ class UnixTransport(_SocketTransport):
     """``AF_UNIX`` ``SOCK_STREAM``: the socket file lives in a private 0700 folder, mode 0600."""
 
     name = "unix"
+    native_variants = frozenset({None})  # the C loops of ipcbench.native run over it
     summary = "Unix domain stream socket (socket file in a private folder)"
     place = 30
     colours: ClassVar[dict[str | None, str]] = {None: "#ff7f0e"}
@@ -127,6 +128,7 @@ class TcpTransport(_SocketTransport):
     """TCP over 127.0.0.1 with ``TCP_NODELAY`` (no Nagle delay on small messages)."""
 
     name = "tcp"
+    native_variants = frozenset({None})  # the C loops of ipcbench.native run over it
     summary = "TCP over loopback, TCP_NODELAY"
     place = 40
     colours: ClassVar[dict[str | None, str]] = {None: "#8c564b"}

@@ -17,6 +17,7 @@ class SysvMqTransport(Transport):
     copy is what a Python user of the library pays, and is part of the figure."""
 
     name = "sysv-mq"
+    native_variants = frozenset({None})  # the C loops of ipcbench.native run over it
     layer = "kernel"
     summary = "System V message queue per direction (msgsnd/msgrcv)"
     place = 70

@@ -14,7 +14,7 @@ from ipcbench.transports.base import (
     optional_import,
     random_key,
 )
-from ipcbench.transports.shm_ring import ring_endpoint, segment_size
+from ipcbench.transports.shm_ring import ring_endpoint, segment_size, sync_offset
 
 sysv_ipc, BINDING_ERROR = optional_import("sysv_ipc")
 
@@ -41,12 +41,14 @@ class SysvShmTransport(Transport):
     """One SysV segment holding both rings; ``sem`` adds four SysV semaphores (free/filled per direction)."""
 
     name = "sysv-shm"
+    native_variants = frozenset({"sem", "spin", "mutex"})  # the C loops of ipcbench.native run over it
     layer = "kernel"
-    variants = ("sem", "spin")
+    variants = ("sem", "spin", "mutex")
+    native_only = frozenset({"mutex"})
     summary = "System V shared memory segment (shmget), ring of slots per direction"
-    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin"}
+    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin", "mutex": "block"}
     place = 50
-    colours: ClassVar[dict[str | None, str]] = {"sem": "#74c476", "spin": "#006d2c"}
+    colours: ClassVar[dict[str | None, str]] = {"sem": "#74c476", "spin": "#006d2c", "mutex": "#a1d99b"}
     limits = ("shmmax", "shmall", "shmmni", "sem")
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
         "sysv-shm": SysvKind("shm", "shmid", "remove_shared_memory", creator_pid=True),
@@ -68,6 +70,14 @@ class SysvShmTransport(Transport):
         self._segment = create_sysv(
             ledger, "sysv-shm", sysv_ipc.SharedMemory, size=segment_size(self.spec), init_character=b"\0"
         )
+        if self.spec.variant == "mutex":
+            from ipcbench.native import init_sync  # here: native imports the workloads, which import us
+
+            view = memoryview(self._segment)
+            try:
+                init_sync(view, sync_offset(self.spec))
+            finally:
+                view.release()
         self._segment.detach()  # the runner never touches the data; only the peers attach
         if self.spec.variant == "sem":
             # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
@@ -97,7 +107,12 @@ class SysvShmTransport(Transport):
             mv.release()
             segment.detach()
 
-        handles = {"shm_key": segment.key, "shm_id": segment.id, "sem_keys": [s.key for s in sems]}
+        handles = {
+            "shm_key": segment.key,
+            "shm_id": segment.id,
+            "sem_keys": [s.key for s in sems],
+            "segment": mv,
+        }
         return ring_endpoint(mv, self.spec, role, pairs, close, handles)
 
     def params(self) -> dict[str, Any]:

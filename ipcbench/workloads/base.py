@@ -39,6 +39,7 @@ class Job:
     count: int
     seed: int
     verify_every: int = 1
+    impl: str = "python"  # "native": the same protocol with the hot loops in C (ipcbench.native)
 
 
 class CpuMeter:
@@ -118,6 +119,18 @@ class Workload(ABC):
     @abstractmethod
     def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         """The other side; returns its CPU times."""
+
+    # The native tier: the same protocol with the hot loops in C, over an ``ipcbench.native`` channel that
+    # borrows the endpoint's handles. The barrier, acknowledgements, CPU meter and payload buffer stay
+    # here in Python, shared with the Python halves, so the two tiers differ in the loops alone.
+    def native_initiator(
+        self, channel: Any, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
+    ) -> dict[str, Any]:
+        """The initiator's side in the native tier (a workload without C loops has no native cells)."""
+        raise NotImplementedError(f"the {self.name} workload has no native loops")
+
+    def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        raise NotImplementedError(f"the {self.name} workload has no native loops")
 
     def headline_value(self, cell: dict[str, Any]) -> float:
         """The one figure of a measured cell that history and exports follow."""

@@ -52,6 +52,26 @@ class Pingpong(Workload):
         ep.echo(buffer, job.count)
         return meter.stop()
 
+    def native_initiator(
+        self, channel: Any, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
+    ) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        wait_ready(sync_r)
+        channel.exchange(payload.buffer, 0, job.warmup, None)
+        samples = array.array("q", bytes(8 * job.count))
+        meter = CpuMeter(cpu_clock)
+        start = clock()
+        channel.exchange(payload.buffer, job.warmup, job.count, samples)  # each round trip timed in C
+        elapsed = clock() - start
+        return {"samples": samples.tobytes(), "elapsed_ns": elapsed, **meter.stop()}
+
+    def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        signal_ready(sync_w)
+        channel.echo(job.warmup)
+        meter = CpuMeter(cpu_clock)
+        channel.echo(job.count)
+        return meter.stop()
+
     def headline_value(self, cell: dict[str, Any]) -> float:
         if cell.get("latency_ns"):
             return float(cell["latency_ns"]["p50"])

@@ -50,6 +50,31 @@ class Stream(Workload):
         ack(sync_w, job.warmup + job.count - 1)
         return usage
 
+    def native_initiator(
+        self, channel: Any, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
+    ) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        wait_ready(sync_r)
+        channel.send_messages(payload.buffer, 0, job.warmup)
+        wait_ack(sync_r, job.warmup - 1)
+        meter = CpuMeter(cpu_clock)
+        start = clock()
+        channel.send_messages(payload.buffer, job.warmup, job.count)
+        wait_ack(sync_r, job.warmup + job.count - 1)
+        elapsed = clock() - start
+        return {"elapsed_ns": elapsed, **meter.stop()}
+
+    def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        signal_ready(sync_w)
+        channel.receive_messages(payload.buffer, 0, job.warmup, job.verify_every)
+        ack(sync_w, job.warmup - 1)
+        meter = CpuMeter(cpu_clock)
+        channel.receive_messages(payload.buffer, job.warmup, job.count, job.verify_every)
+        usage = meter.stop()
+        ack(sync_w, job.warmup + job.count - 1)
+        return usage
+
 
 def _receive(ep: Endpoint, payload: Payload, received: bytearray, first: int, count: int, every: int) -> None:
     recv_into, verify, verify_seq = ep.recv_into, payload.verify, payload.verify_seq

@@ -81,6 +81,8 @@ def test_two_runs_at_once_share_nothing(tmp_path: Path, state_dir: Path) -> None
         "quick",
         "--repeats",
         "2",
+        "--impl",
+        "python",
         "--label",
         "ci",
         "--machine-name",

@@ -1,8 +1,9 @@
 """Result files written by every schema version still load (asv's ``test_backward_compat_load``).
 
 ``tests/golden/result-v<N>-*.json`` are real files, kept as written: a quick run of two real mechanisms, a
-run with a failed cell (an injected crash), and a mock run with skipped cells. Schema 1 is the only
-version so far, so the upgrade path is exercised with a synthetic version 2 and its migrator.
+run with a failed cell (an injected crash), and a mock run with skipped cells; from version 2 on, both
+tiers (``impl``). Version-1 files are upgraded by the real migrator (their cells become ``impl: python``);
+a migrator meeting a malformed file is exercised with a synthetic version 3.
 """
 
 from __future__ import annotations
@@ -46,31 +47,40 @@ def test_golden_files_cover_every_cell_status() -> None:
     assert statuses == set(store.CELL_STATUSES)
 
 
-def _to_v2(document: dict[str, Any]) -> dict[str, Any]:
-    """A made-up version 2: ``label`` moves into ``config``."""
+def _to_v3(document: dict[str, Any]) -> dict[str, Any]:
+    """A made-up version 3: ``label`` moves into ``config``."""
     document = dict(document)
     document["config"] = {**document["config"], "label": document.pop("label")}
     return document
 
 
-def test_an_older_file_is_upgraded_by_the_migrators(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store, "MIGRATIONS", {1: _to_v2})
-    document = store.load(GOLDEN / "result-v1-mock.json")
+@pytest.mark.parametrize("path", [p for p in OURS if version_of(p) == 1], ids=lambda path: path.name)
+def test_a_schema_1_file_is_read_as_the_python_tier(path: Path) -> None:
+    document = store.load(path)
     assert document["schema_version"] == 2
+    assert {cell["impl"] for cell in document["cells"]} == {"python"}
+    assert document["config"]["impls"] == ["python"]
+
+
+def test_an_older_file_is_upgraded_by_every_migrator_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(store, "MIGRATIONS", {**store.MIGRATIONS, 2: _to_v3})
+    document = store.load(GOLDEN / "result-v1-mock.json")
+    assert document["schema_version"] == 3
     assert "label" not in document and document["config"]["label"] == "golden-mock"
+    assert {cell["impl"] for cell in document["cells"]} == {"python"}
 
 
 def test_a_migrator_that_meets_a_malformed_file_gives_a_result_file_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setattr(store, "MIGRATIONS", {1: _to_v2})
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(store, "MIGRATIONS", {**store.MIGRATIONS, 2: _to_v3})
     broken = json.loads((GOLDEN / "result-v1-mock.json").read_text())
     del broken["label"]  # optional in version 1, but this migrator needs it
     path = tmp_path / "old.json"
     path.write_text(json.dumps(broken))
-    with pytest.raises(ResultFileError, match=r"cannot upgrade from schema_version 1: KeyError"):
+    with pytest.raises(ResultFileError, match=r"cannot upgrade from schema_version 2: KeyError"):
         store.load(path)
 
 

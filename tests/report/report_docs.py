@@ -30,7 +30,9 @@ def _wait(variant: str | None) -> str:
     return "spin" if variant == "spin" else "block"
 
 
-def pingpong(label: str, size: int, p50s: list[float], busy_per_side: float | None = None) -> dict[str, Any]:
+def pingpong(
+    label: str, size: int, p50s: list[float], busy_per_side: float | None = None, impl: str = "python"
+) -> dict[str, Any]:
     """A pingpong cell whose runs have these p50 round trips (ns). ``busy_per_side``: CPU share of each
     process (1.0 for a spinning side; default: 1.0 when spinning, 0.4 otherwise)."""
     transport, variant = _split(label)
@@ -43,6 +45,7 @@ def pingpong(label: str, size: int, p50s: list[float], busy_per_side: float | No
         "variant": variant,
         "workload": "pingpong",
         "size": size,
+        "impl": impl,
         "status": "ok",
         "reason": None,
         "remedy": None,
@@ -58,7 +61,7 @@ def pingpong(label: str, size: int, p50s: list[float], busy_per_side: float | No
     }
 
 
-def stream(label: str, size: int, rates: list[float]) -> dict[str, Any]:
+def stream(label: str, size: int, rates: list[float], impl: str = "python") -> dict[str, Any]:
     """A stream cell whose runs moved these bytes per second."""
     transport, variant = _split(label)
     runs = [_run(rate / size, size, 0.5e9 * size / rate, None) for rate in rates]
@@ -67,6 +70,7 @@ def stream(label: str, size: int, rates: list[float]) -> dict[str, Any]:
         "variant": variant,
         "workload": "stream",
         "size": size,
+        "impl": impl,
         "status": "ok",
         "reason": None,
         "remedy": None,
@@ -106,6 +110,7 @@ def skipped(
     size: int,
     reason: str = "too big here",
     remedy: str | None = "sysctl -w kernel.msgmax=1048576",
+    impl: str = "python",
 ) -> dict[str, Any]:
     transport, variant = _split(label)
     return {
@@ -113,6 +118,7 @@ def skipped(
         "variant": variant,
         "workload": workload,
         "size": size,
+        "impl": impl,
         "status": "skipped",
         "reason": reason,
         "remedy": remedy,

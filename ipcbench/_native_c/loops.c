@@ -1,0 +1,62 @@
+/* The hot loops of both workloads, written once over the channel interface (see workloads.py for the
+ * protocol; the sync pipe, barrier and acknowledgements stay in Python, outside the timed loops).
+ *
+ * pingpong: the initiator stamps message seq, reads CLOCK_MONOTONIC, sends it, receives the echo, reads
+ * the clock again and stores the round trip into the preallocated samples; then compares the echo in full
+ * (outside the timed interval). The peer echoes every message unchanged without looking at it.
+ * stream: the sender sends count messages back to back; the receiver checks each one, in full when
+ * seq % every == 0 or it is the last of the call, else only its sequence numbers: the Python rule. */
+#include <string.h>
+#include <time.h>
+
+#include "native.h"
+
+int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int loop_exchange(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
+                  int64_t *samples, status_t *st) {
+    for (int64_t index = 0; index < count; index++) {
+        int64_t seq = first + index;
+        unsigned char *outgoing = payload_message(p, seq);
+        int64_t sent_at = now_ns();
+        if (ch->send(ch, outgoing, st) < 0 || ch->recv(ch, received, st) < 0)
+            return -1;
+        int64_t round_trip_ns = now_ns() - sent_at;
+        if (samples != NULL)
+            samples[index] = round_trip_ns;
+        if (memcmp(received, outgoing, p->size) != 0)
+            return payload_diagnose(p, seq, received, st);
+    }
+    return 0;
+}
+
+int loop_echo(channel_t *ch, unsigned char *buffer, int64_t count, status_t *st) {
+    for (int64_t index = 0; index < count; index++)
+        if (ch->recv(ch, buffer, st) < 0 || ch->send(ch, buffer, st) < 0)
+            return -1;
+    return 0;
+}
+
+int loop_send(channel_t *ch, payload_t *p, int64_t first, int64_t count, status_t *st) {
+    for (int64_t seq = first; seq < first + count; seq++)
+        if (ch->send(ch, payload_message(p, seq), st) < 0)
+            return -1;
+    return 0;
+}
+
+int loop_receive(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
+                 int64_t every, status_t *st) {
+    int64_t last = first + count - 1;
+    for (int64_t seq = first; seq <= last; seq++) {
+        if (ch->recv(ch, received, st) < 0)
+            return -1;
+        int full = seq % every == 0 || seq == last;
+        if ((full ? payload_verify(p, seq, received, st) : payload_verify_seq(p, seq, received, st)) < 0)
+            return -1;
+    }
+    return 0;
+}
