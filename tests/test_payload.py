@@ -10,9 +10,9 @@ from ipcbench.payload import PATTERNS, Payload
 from ipcbench.plan import Cell, RunOptions, finalise
 from ipcbench.runner import Runner
 from ipcbench.transports import REGISTRY
+from tests.conftest import IMPLS, skip_unless_tier_runs
 
 ZMQ_MISSING = REGISTRY["zmq"].unavailable() is not None
-from tests.conftest import IMPLS, skip_unless_tier_runs
 
 
 def test_a_faithful_copy_passes() -> None:
