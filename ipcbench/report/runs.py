@@ -119,7 +119,7 @@ class Run:
     def only_layer(self, layer: str) -> Run:
         """This run with only the cells of one layer (the claims judge the kernel layer alone)."""
         cells = [c for c in self.document["cells"] if self.layer(cell_label(c)) == layer]
-        return Run(self.path, {**self.document, "cells": cells})
+        return Run(self.path, {**self.document, "cells": cells}, self.tier)
 
     def values(self, label: str, metric: str, size: int) -> list[float] | None:
         """The per-run figures of one cell for a metric, or None when the cell was not measured."""
