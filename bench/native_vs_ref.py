@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 
 from ipcbench.machine import read_limits
-from ipcbench.plan import Cell, RunOptions, finalise
+from ipcbench.plan import Cell, RunOptions, finalise, in_tier
 from ipcbench.runner import Runner
 from ipcbench.transports import REGISTRY, all_pairs, label
 
@@ -53,7 +53,8 @@ def reference(mechanism: str, workload: str, size: int, count: int) -> dict[str,
 
 def ipcbench(runner: Runner, cell: Cell, count: int) -> dict[str, float]:
     run = runner.measure_run(cell, count, warmup=max(2, min(1000, count // 10)))
-    p50 = float(sorted(run["_samples"])[len(run["_samples"]) // 2]) if "_samples" in run else 0.0
+    samples = run["_samples"]
+    p50 = float(sorted(samples)[len(samples) // 2]) if samples is not None else 0.0
     return {"p50_ns": p50, "bytes_per_s": run["bytes_per_s"]}
 
 
@@ -63,7 +64,7 @@ def one_round(runner: Runner, name: str, variant: str | None, sizes: dict[str, i
         size, count = sizes[workload], counts(mechanism, workload)
         figures[f"ref {workload}"] = reference(mechanism, workload, size, count)[key]
         for impl in ("native", "python"):
-            if impl == "python" and variant in REGISTRY[name].native_only:
+            if not in_tier(impl, name, variant):
                 continue
             figures[f"{impl} {workload}"] = ipcbench(
                 runner, Cell(name, variant, workload, size, impl), count
@@ -76,7 +77,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--mechanisms", help="comma list (default: every mechanism and variant)")
     args = parser.parse_args()
-    pairs = [p for p in all_pairs() if p[0] != "mock"]
+    pairs = [p for p in all_pairs() if in_tier("native", *p)]  # the mechanisms the reference covers
     if args.mechanisms:
         wanted = set(args.mechanisms.split(","))
         pairs = [p for p in pairs if label(*p) in wanted]
