@@ -42,13 +42,14 @@ HEAD_ONLY = (
 )
 PARALLEL_FROM = 32  # files to summarise before it pays to start worker processes
 # Bump when the summary's shape changes; a cache of another format is dropped and rebuilt.
-FORMAT = f"2/{__version__}"
+FORMAT = f"3/{__version__}"  # 3: heads carry the cell's --tune setting
 
 
 # What history and the report's Trends read of each cell: small enough to decode a thousand files at once.
 HEAD_COLUMNS = (
     "transport",
     "variant",
+    "tune",
     "impl",
     "workload",
     "size",

@@ -125,6 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
         budget_s=args.budget,
         machine_name=args.machine_name,
         verify_every=args.verify_every,
+        tune=tuple(args.tune) if args.tune else None,
         registry=args.registry,
         fault=args.fault,
     )
@@ -214,6 +215,14 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--verify-every", type=int, help="compare every Nth streamed message in full (default 1: all)"
+    )
+    parser.add_argument(
+        "--tune",
+        action="append",
+        metavar="KEY=VALUE[,VALUE]",
+        help="a kernel buffer or wait setting, each value its own cell (repeatable): pipe_buffer, "
+        "socket_buffer, queue_depth, slots, spin_us, receive; 'default' is the untuned cell "
+        "(e.g. --tune pipe_buffer=default,1M)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress and no table, only the file name")
 

@@ -45,7 +45,7 @@ import numpy as np
 from ipcbench import stats, workloads
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION, InputError
 from ipcbench.frames import Loaded, newest
-from ipcbench.transports import label
+from ipcbench.transports import keyed_variant, label
 from ipcbench.units import format_size
 
 CellKey = tuple[str, str | None, str, int, str]  # (transport, variant, workload, size, impl)
@@ -55,7 +55,7 @@ def cell_key(cell: dict[str, Any]) -> CellKey:
     """How a cell is matched across files: its mechanism, workload, size and tier."""
     return (
         cell["transport"],
-        cell.get("variant"),
+        keyed_variant(cell),  # a tuned cell's variant carries its setting: a distinct cell
         cell["workload"],
         cell["size"],
         cell.get("impl", "python"),

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ipcbench.plan import Cell
-from ipcbench.transports import label
+from ipcbench.transports import cell_label
 from ipcbench.units import format_ns, format_rate, format_size
 
 # Off a terminal (CI logs, pipes) rich would wrap tables at 80 columns; logs are read wide.
@@ -24,7 +24,7 @@ errors = Console(stderr=True, highlight=False)
 
 
 def cell_name(cell: dict[str, Any]) -> str:
-    return label(cell["transport"], cell.get("variant"))
+    return cell_label(cell)
 
 
 def tier(cell: dict[str, Any]) -> str:

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import store
+from ipcbench import store, tuning
 from ipcbench.errors import ResultFileError
-from ipcbench.transports import label
+from ipcbench.transports import cell_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,11 +73,12 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
         ``cpu_model``, ``cores``, ``kernel``, ``python``, ``virtualization``, ``profile``, ``repeats``
         (runs per cell asked for), ``placement`` (cross-core, same-core, unpinned)
     cell identity
-        ``transport``, ``variant`` (``"sem"``, ``"spin"`` or missing), ``impl`` (``python``, or ``native``
-        for the compiled tier of schema 2 on), ``mechanism`` (``posix-shm/spin``),
-        ``workload`` (pingpong, stream), ``size`` (bytes), ``status`` (ok, skipped, failed), ``reason``,
-        ``remedy`` (the setting that would allow a skipped cell)
-    latency (pingpong only; round-trip nanoseconds over all samples of all runs)
+        ``transport``, ``variant`` (``"sem"``, ``"spin"``, ``"hybrid"`` or missing), ``impl`` (``python``, or
+        ``native`` for the compiled tier of schema 2 on), ``mechanism`` (``posix-shm/spin``; a tuned cell
+        with its setting, ``pipe[pipe_buffer=1M]``), ``tune`` (the ``--tune`` setting, ``pipe_buffer=1M``,
+        or missing), ``workload`` (pingpong, stream, oneway), ``size`` (bytes), ``status`` (ok, skipped,
+        failed), ``reason``, ``remedy`` (the setting that would allow a skipped cell)
+    latency (pingpong: round trip; oneway: the forward leg; nanoseconds over all samples of all runs)
         ``p50_ns``, ``p90_ns``, ``p99_ns``, ``p999_ns``, ``min_ns``, ``max_ns``, ``mean_ns``, ``stdev_ns``,
         ``p50_ci_low_ns``, ``p50_ci_high_ns`` (95% interval of the per-run p50 across runs)
     throughput
@@ -149,7 +150,8 @@ def cell_columns(cell: dict[str, Any]) -> dict[str, Any]:
         "transport": cell["transport"],
         "variant": cell.get("variant"),
         "impl": cell.get("impl", "python"),
-        "mechanism": label(cell["transport"], cell.get("variant")),
+        "mechanism": cell_label(cell),
+        "tune": tuning.text(cell.get("tune")) or None,
         "workload": cell["workload"],
         "size": cell["size"],
         "status": cell["status"],
@@ -207,6 +209,7 @@ COLUMNS = (
     "variant",
     "impl",
     "mechanism",
+    "tune",
     "workload",
     "size",
     "status",

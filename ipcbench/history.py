@@ -123,7 +123,9 @@ def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
             figure = headline(cell)
             if figure is None:
                 continue
-            key: CellKey = (cell["transport"], cell["variant"], cell["workload"], cell["size"])
+            # A tuned cell is its own series, its setting in the variant as everywhere (``keyed_variant``).
+            variant = f"{cell['variant'] or ''}[{cell['tune']}]" if cell.get("tune") else cell["variant"]
+            key: CellKey = (cell["transport"], variant, cell["workload"], cell["size"])
             impl = cell["impl"] or "python"
             line = lines.get((summary.machine, impl, key))
             if line is None:

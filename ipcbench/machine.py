@@ -26,6 +26,8 @@ LIMIT_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("mq_msgsize_max", "/proc/sys/fs/mqueue/msgsize_max", "fs.mqueue.msgsize_max"),
     ("mq_queues_max", "/proc/sys/fs/mqueue/queues_max", "fs.mqueue.queues_max"),
     ("pipe_max_size", "/proc/sys/fs/pipe-max-size", "fs.pipe-max-size"),
+    ("wmem_max", "/proc/sys/net/core/wmem_max", "net.core.wmem_max"),
+    ("rmem_max", "/proc/sys/net/core/rmem_max", "net.core.rmem_max"),
     ("shmmax", "/proc/sys/kernel/shmmax", "kernel.shmmax"),
     ("shmall", "/proc/sys/kernel/shmall", "kernel.shmall"),
     ("shmmni", "/proc/sys/kernel/shmmni", "kernel.shmmni"),

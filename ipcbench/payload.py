@@ -17,6 +17,7 @@ which the receiver builds by stamping the sequence number into its own copy of t
 
 from __future__ import annotations
 
+import ctypes
 import struct
 
 import numpy as np
@@ -65,6 +66,14 @@ class Payload:
         if SEQ.unpack_from(received, 0)[0] != seq or SEQ.unpack_from(received, self.tail)[0] != seq:
             raise PayloadError(self.diagnose(seq, received))
 
+    def verify_view(self, seq: int, view: memoryview) -> None:
+        """Full check of a message read where it lies (a writable view of a shared-memory slot), byte for
+        byte with ``memcmp``: comparing two memoryviews in Python goes element by element, a hundred times
+        slower, and copying the slot out first is exactly the copy an in-place reader avoids."""
+        expected = self.message(seq)
+        if len(view) != self.size or _memcmp(_address(view), _address(expected), self.size) != 0:
+            raise PayloadError(self.diagnose(seq, view))  # type: ignore[arg-type]
+
     def diagnose(self, seq: int, received: bytearray) -> str:
         """Say what went wrong with a message that failed a check (off the hot path)."""
         head = SEQ.unpack_from(received, 0)[0]
@@ -78,3 +87,13 @@ class Payload:
         expected = self.message(seq)
         offset = next(i for i in range(self.size) if received[i] != expected[i])
         return f"message {seq}: content differs from the expected pattern at byte {offset} of {self.size}"
+
+
+_memcmp = ctypes.CDLL(None).memcmp
+_memcmp.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+_memcmp.restype = ctypes.c_int
+
+
+def _address(view: memoryview) -> int:
+    """The address of a writable buffer's first byte (valid while ``view`` lives)."""
+    return ctypes.addressof(ctypes.c_char.from_buffer(view))

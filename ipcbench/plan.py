@@ -1,6 +1,7 @@
 """Profiles and filters -> the list of cells to measure, and the options a run is made of.
 
-A *cell* is one (transport, variant, workload, size, impl). Cells are ordered size by size, and within a
+A *cell* is one (transport, variant, workload, size, impl), and its ``--tune``
+setting if any (``tuning``). Cells are ordered size by size, and within a
 size every mechanism in turn, each in both tiers back to back, so a slow drift of the machine touches all
 mechanisms and both tiers alike instead of whichever happened to run last.
 """
@@ -11,10 +12,11 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ipcbench import native
+from ipcbench import native, tuning
 from ipcbench.errors import InputError
 from ipcbench.native import IMPLS
 from ipcbench.transports import REGISTRY, Registry, Transport, all_pairs, label, resolve
+from ipcbench.tuning import Tune
 from ipcbench.units import parse_sizes
 from ipcbench.workloads import WORKLOADS
 
@@ -36,7 +38,7 @@ class Profile:
 
 
 # Variants that answer narrower questions than the profile's own: measured by ``full`` or by name.
-NARROW = ("mp-shm/event", "posix-shm/eventfd", "unix-seqpacket")
+NARROW = ("mp-shm/event", "posix-shm/eventfd", "unix-seqpacket", "posix-shm/hybrid", "sysv-shm/hybrid")
 
 PROFILES = {
     p.name: p
@@ -76,10 +78,12 @@ class Cell:
     workload: str
     size: int
     impl: str = "python"  # "native": the same objects and protocol, hot loops in C
+    tune: Tune = ()  # sorted (key, value) pairs of ``--tune``; () is the mechanism's default
 
     @property
     def mechanism(self) -> str:
-        return label(self.transport, self.variant)
+        setting = tuning.text(self.tune)
+        return label(self.transport, f"{self.variant or ''}[{setting}]" if setting else self.variant)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class RunOptions:
     max_messages: int = 200_000
     verify_every: int = 1
     impls: tuple[str, ...] = ()  # () -> both tiers where the native one is available, else python
+    tune: tuple[str, ...] = ()  # ``--tune`` words, KEY=VALUE[,VALUE] (``tuning.parse``)
     fault: str | None = None  # test-only fault injection (``faults.py``), KIND@SEQ:ROLE
 
 
@@ -176,6 +181,10 @@ def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
         raise InputError("--verify-every must be at least 1")
     if options.budget_s <= 0:
         raise InputError("--budget must be positive")
+    if options.tune:
+        from ipcbench.machine import read_limits
+
+        tuning.parse(options.tune, read_limits())  # a value the kernel refuses stops here, before any run
     return options
 
 
@@ -187,12 +196,14 @@ def profile_pairs(profile: Profile, registry: Registry = REGISTRY) -> tuple[tupl
 def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
     """Every cell of the run, in the tiers that have it: a variant only the native tier has is never planned
     for the Python tier, nor a mechanism without C loops (the test mock) for the native one."""
+    tunes = tuning.parse(options.tune, {}) if options.tune else {}
     return [
-        Cell(name, variant, workload, size, impl)
+        Cell(name, variant, workload, size, impl, tune)
         for size in options.sizes
         for workload in options.workloads
         for name, variant in options.transports
         for impl in options.impls
+        for tune in tuning.combinations(tunes, registry[name].tunables_for(variant))
         if in_tier(impl, name, variant, registry)
     ]
 

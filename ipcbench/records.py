@@ -116,6 +116,9 @@ class CellRecord(_ReadsLikeJson):
     size: int = stored("whole", required=True, minimum=1, carried_by=STATUSES)
     # The tier that ran the loops: "python", or "native" (the same loops in C); schema 2 on.
     impl: str = stored("impl", "python", required=True, carried_by=STATUSES)
+    # The ``--tune`` setting the cell was measured with (``{"pipe_buffer": 1048576}``): part of its identity;
+    # absent for a cell with the mechanism's defaults. The value in force is in ``params``.
+    tune: dict[str, Any] | None = stored("tune", None, carried_by=STATUSES, omit_none=True)
     status: str = stored("status", "ok", required=True, carried_by=STATUSES)
     reason: str | None = stored("string", None, carried_by=STATUSES)
     remedy: str | None = stored("string", None, carried_by=STATUSES)  # the setting that would allow it

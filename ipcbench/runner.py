@@ -29,6 +29,7 @@ from ipcbench.peer import Child, kill_all, spawn, wait_all
 from ipcbench.plan import Cell, RunOptions, cells, placement
 from ipcbench.records import CellRecord, PeerReport, RunRecord
 from ipcbench.transports import REGISTRY, ChannelSpec, Registry, Transport
+from ipcbench.transports.base import DEFAULT_SPIN_NS
 from ipcbench.transports.origin import mechanism_info
 from ipcbench.workloads import Job
 
@@ -136,7 +137,9 @@ class Runner:
         return self.cell_record(cell).to_json()
 
     def cell_record(self, cell: Cell) -> CellRecord:
-        base = CellRecord(cell.transport, cell.variant, cell.workload, cell.size, cell.impl)
+        base = CellRecord(
+            cell.transport, cell.variant, cell.workload, cell.size, cell.impl, dict(cell.tune) or None
+        )
         transport = self.registry[cell.transport]
         blocked = transport.unavailable() or tier_unavailable(cell, transport)
         skip = transport.skip_reason(cell.size, self.limits)
@@ -144,6 +147,9 @@ class Runner:
             return replace(base, status="skipped", reason=blocked)
         if skip is not None:
             return replace(base, status="skipped", reason=skip.reason, remedy=skip.remedy)
+        if dict(cell.tune).get("receive") == "inplace" and workloads.get(cell.workload).lockstep:
+            reason = "in-place receive applies to stream (a lockstep reply is its own copy)"
+            return replace(base, status="skipped", reason=reason, remedy="--workloads stream")
         load_before = machine.load_snapshot()
         started = store.now_utc()
         try:
@@ -191,8 +197,10 @@ class Runner:
         """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
         same_core = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
         lockstep = workloads.get(cell.workload).lockstep
-        slots = 1 if lockstep else ring_slots(cell.size)
-        spec = ChannelSpec(cell.size, cell.variant, slots, same_core, lockstep)
+        tune = dict(cell.tune)
+        slots = 1 if lockstep else tune.get("slots") or tune.get("queue_depth") or ring_slots(cell.size)
+        spin_ns = 1000 * tune["spin_us"] if "spin_us" in tune else DEFAULT_SPIN_NS
+        spec = ChannelSpec(cell.size, cell.variant, slots, same_core, lockstep, spin_ns, cell.tune)
         transport = self.registry[cell.transport](spec)
         job = Job(
             cell.workload,

@@ -438,6 +438,13 @@ def _validate_params(check: _Check, value: Any, at: str, workload: Any) -> None:
     check.string(params.get("wait"), f"{at}.wait", nullable=True)
 
 
+def _validate_tune(check: _Check, value: Any, at: str, workload: Any) -> None:
+    """A ``--tune`` setting: an object of numbers or strings."""
+    for key, setting in check.obj(value, at, nullable=True).items():
+        if not isinstance(setting, str):
+            check.number(setting, f"{at}.{key}")
+
+
 def _validate_runs(check: _Check, value: Any, at: str, workload: Any) -> None:
     if not isinstance(value, list) or not value:
         check.fail(at, "expected a non-empty list of runs")
@@ -485,6 +492,7 @@ _STRUCTURES = {
     "status": lambda check, value, at, workload: None,  # checked first: it decides the fields
     "load": lambda check, value, at, workload: _validate_load(check, value, at),
     "params": _validate_params,
+    "tune": _validate_tune,
     "runs": _validate_runs,
     "cpus": _validate_cpus,
 }

@@ -28,9 +28,11 @@ LAYERS = ("kernel", "library")
 
 
 def cell_label(cell: dict[str, Any]) -> str:
-    """``posix-shm/spin``, or ``pipe`` for a mechanism without variants."""
-    variant = cell.get("variant")
-    return cell["transport"] if variant is None else f"{cell['transport']}/{variant}"
+    """``posix-shm/spin``, or ``pipe`` for a mechanism without variants; a tuned cell with its setting
+    (``pipe[pipe_buffer=1M]``)."""
+    from ipcbench.transports import cell_label as labelled
+
+    return labelled(cell)
 
 
 def size_text(size: int) -> str:

@@ -2,7 +2,8 @@
 
 A mechanism keeps its colour in every figure of the report (and in every report), so a reader learns it
 once. Shared-memory variants share a hue family per API; the spin variant is drawn solid and the semaphore
-variant dashed, because the wake-up strategy is the axis that decides the result.
+variant dashed (the hybrid one dash-dotted), because the wake-up strategy is the axis that decides the
+result.
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ def colour(label: str) -> str:
 
 
 def linestyle(label: str) -> str:
+    if label.endswith("/hybrid"):
+        return "-."
     return "--" if label.endswith("/sem") else "-"
 
 

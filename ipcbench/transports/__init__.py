@@ -8,9 +8,26 @@ library makes that mechanism unavailable and nothing else.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ipcbench.errors import InputError
 from ipcbench.transports.base import ChannelSpec, Endpoint, Skip, Transport
 from ipcbench.transports.registry import Registry, entry_point_sources, label
+
+
+def keyed_variant(cell: dict[str, Any]) -> str | None:
+    """The variant as a cell's identity uses it: with a ``--tune`` setting appended, so a tuned cell is a
+    distinct cell (and is labelled with its setting) in show, compare, history, load and exports."""
+    from ipcbench.tuning import text
+
+    variant, setting = cell.get("variant"), text(cell.get("tune"))
+    return variant if not setting else f"{variant or ''}[{setting}]"
+
+
+def cell_label(cell: dict[str, Any]) -> str:
+    """``posix-shm/spin``, ``pipe[pipe_buffer=1M]``: a result cell's mechanism, with its setting."""
+    return label(cell["transport"], keyed_variant(cell))
+
 
 # The mechanisms of this installation; tests add the mock with ``REGISTRY.including(MockTransport)``.
 REGISTRY = Registry(entry_point_sources)
@@ -50,6 +67,8 @@ __all__ = [
     "Skip",
     "Transport",
     "all_pairs",
+    "cell_label",
+    "keyed_variant",
     "label",
     "resolve",
 ]

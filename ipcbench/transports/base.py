@@ -55,17 +55,30 @@ class Skip:
         return self.reason if self.remedy is None else f"{self.reason}; to allow it: {self.remedy}"
 
 
+# A few tens of microseconds: longer than a typical cross-core hand-over, shorter than a wake-up from sleep
+# costs on these machines (FACTS.md: ~30 us each way), so a prompt reply is caught spinning.
+DEFAULT_SPIN_NS = 50_000
+
+
 @dataclass(frozen=True)
 class ChannelSpec:
     """What one run needs from a channel."""
 
     size: int  # bytes per message
-    variant: str | None  # "sem" or "spin" for shared memory, None elsewhere
+    variant: str | None  # "sem", "spin" or "hybrid" for shared memory, None elsewhere
     slots: int  # messages that may be in flight in one direction (ring slots, queue depth)
     same_core: bool = False  # both processes on one CPU: a spinning waiter must yield
     # The workload keeps at most one message in flight and every reply implies the request was consumed
     # (ping-pong): a mechanism may drop its flow control, as a hand-written ping-pong would.
     lockstep: bool = False
+    # How long a ``hybrid`` waiter polls before it sleeps on its semaphore (``--tune spin_us``).
+    spin_ns: int = DEFAULT_SPIN_NS
+    # The cell's ``--tune`` settings, sorted (key, value) pairs; () is the default (``ipcbench.tuning``).
+    tune: tuple[tuple[str, Any], ...] = ()
+
+    def setting(self, key: str) -> Any:
+        """A ``--tune`` value for this channel, or None for the mechanism's default."""
+        return dict(self.tune).get(key)
 
 
 Exchange = Callable[[Buffer, Buffer], None]
@@ -102,6 +115,7 @@ class Endpoint:
     them, so the harness adds no Python call between the halves that a hand-written loop would not make.
     ``clock`` (nanoseconds, monotonic) and ``cpu_clock`` (this process's CPU nanoseconds) are what the
     workloads time with: the real clocks, unless a test's endpoint brings fake ones.
+    ``recv_view`` and ``release`` exist only on an endpoint that receives in place.
     """
 
     clock: Callable[[], int] = staticmethod(time.perf_counter_ns)
@@ -115,9 +129,14 @@ class Endpoint:
         handles: dict[str, Any],
         exchange: Exchange | None = None,
         echo: Echo | None = None,
+        inplace: tuple[Callable[[], Buffer], Callable[[], None]] | None = None,
     ) -> None:
         self.send = send
         self.recv_into = recv_into
+        # ``--tune receive=inplace`` (shared memory): ``recv_view()`` waits for the next message and returns
+        # the slot it lies in, ``release()`` hands the slot back to the sender once the reader is done.
+        self.recv_view: Callable[[], Buffer] | None = inplace[0] if inplace else None
+        self.release: Callable[[], None] | None = inplace[1] if inplace else None
         self.exchange = exchange or compose_exchange(send, recv_into)
         self.echo = echo or compose_echo(send, recv_into)
         self._close = close
@@ -146,7 +165,8 @@ class Transport(ABC):
     name: ClassVar[str]
     variants: ClassVar[tuple[str | None, ...]] = (None,)
     summary: ClassVar[str]
-    # How a waiting side waits, per variant: "block" (sleeps in the kernel) or "spin" (polls memory).
+    # How a waiting side waits, per variant: "block" (sleeps in the kernel), "spin" (polls memory) or
+    # "hybrid" (polls for a bounded time, then sleeps).
     waits: ClassVar[dict[str | None, str]] = {None: "block"}
     # The variants ``ipcbench.native`` has C loops for (over the endpoint's handles); none by default, so a
     # plugin or a library mechanism is never given a native cell it cannot run.
@@ -168,6 +188,13 @@ class Transport(ABC):
     # The kinds of named object ``create`` records in the ledger, and how ``ipcbench clean`` checks and
     # removes a dead run's (fds need none; the private folders for FIFOs and sockets are the ledger's own).
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {}
+    # The ``--tune`` keys this mechanism honours (``ipcbench.tuning.SETTINGS``); others leave it alone.
+    tunables: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def tunables_for(cls, variant: str | None) -> tuple[str, ...]:
+        """The ``--tune`` keys that apply to one variant."""
+        return cls.tunables
 
     def __init__(self, spec: ChannelSpec) -> None:
         self.spec = spec
@@ -209,6 +236,8 @@ class Transport(ABC):
 
     def wait_mode(self) -> str:
         mode = self.waits.get(self.spec.variant, "block")
+        if mode == "hybrid" and self.spec.same_core:
+            return "block"  # the ring goes straight to the semaphore on one shared core
         return "spin+yield" if mode == "spin" and self.spec.same_core else mode
 
     def __enter__(self) -> Transport:

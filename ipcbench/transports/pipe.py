@@ -19,6 +19,13 @@ def pipe_buffer_size(fd: int) -> int | None:
         return None
 
 
+def set_pipe_buffer(fd: int, size: int | None) -> None:
+    """``--tune pipe_buffer``: resize the pipe's buffer (the kernel rounds up to a power-of-two number of
+    pages; ``pipe_buffer_size`` reads back what is in force)."""
+    if size is not None:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+
+
 class PipeTransport(Transport):
     """``pipe(2)``: a kernel buffer (64 KiB by default) per direction; every message is copied into the
     kernel by ``write`` and out by ``read``, and a blocked reader is woken by the kernel."""
@@ -29,6 +36,7 @@ class PipeTransport(Transport):
     summary = "anonymous pipe, one per direction (kernel copy in and out)"
     place = 10
     colours: ClassVar[dict[str | None, str]] = {None: "#1f77b4"}
+    tunables = ("pipe_buffer",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -37,6 +45,8 @@ class PipeTransport(Transport):
     def create(self, ledger: Ledger) -> None:
         # fds are not named objects: they vanish with the processes holding them, so no ledger entry.
         self._fds = [os.pipe(), os.pipe()]
+        for _, write_fd in self._fds:
+            set_pipe_buffer(write_fd, self.spec.setting("pipe_buffer"))
 
     def release_parent(self) -> None:
         self.destroy()

@@ -27,6 +27,7 @@ class PosixMqTransport(Transport):
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
         "posix-mq": PosixKind("/dev/mqueue/{}", "unlink_message_queue")
     }
+    tunables = ("queue_depth",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

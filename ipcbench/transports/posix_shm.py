@@ -20,7 +20,13 @@ from ipcbench.transports.base import (
     random_name,
 )
 from ipcbench.transports.eventfd import EventfdSemaphore, eventfd_pairs
-from ipcbench.transports.shm_ring import ring_endpoint, segment_size, sync_offset
+from ipcbench.transports.shm_ring import (
+    hybrid_params,
+    ring_endpoint,
+    segment_size,
+    shm_tunables,
+    sync_offset,
+)
 
 posix_ipc, BINDING_ERROR = optional_import("posix_ipc")
 
@@ -52,7 +58,7 @@ class PosixShmTransport(Transport):
     four eventfds in semaphore mode (see ``eventfd``)."""
 
     name = "posix-shm"
-    variants = ("sem", "spin", "eventfd", "mutex")
+    variants = ("sem", "spin", "eventfd", "mutex", "hybrid")
     native_only = frozenset({"mutex"})
     native_variants = frozenset({"sem", "spin", "mutex"})  # eventfd: Python tier only, for now
     summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
@@ -61,6 +67,7 @@ class PosixShmTransport(Transport):
         "spin": "spin",
         "eventfd": "block",
         "mutex": "block",
+        "hybrid": "hybrid",
     }
     layer = "kernel"
     place = 60
@@ -69,6 +76,7 @@ class PosixShmTransport(Transport):
         "spin": "#d62728",
         "eventfd": "#9e0142",
         "mutex": "#f7b6d2",
+        "hybrid": "#ad494a",
     }
     limits = ("dev_shm_free",)
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
@@ -111,7 +119,7 @@ class PosixShmTransport(Transport):
         initials = (0,) if self.spec.lockstep else (0, self.spec.slots)
         if self.spec.variant == "eventfd":
             self._eventfds = eventfd_pairs(initials)
-        if self.spec.variant == "sem":
+        if self.spec.variant in ("sem", "hybrid"):
             for _direction in range(2):
                 for initial in initials:
                     self._sems.append(
@@ -159,5 +167,9 @@ class PosixShmTransport(Transport):
         }
         return ring_endpoint(mv, self.spec, role, pairs, close, handles)
 
+    @classmethod
+    def tunables_for(cls, variant: str | None) -> tuple[str, ...]:
+        return shm_tunables(variant)
+
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "segment_bytes": segment_size(self.spec)}
+        return {**super().params(), "segment_bytes": segment_size(self.spec), **hybrid_params(self.spec)}

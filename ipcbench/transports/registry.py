@@ -155,8 +155,11 @@ def _load(source: Source) -> type[Transport]:
 
 
 def label(name: str, variant: str | None) -> str:
-    """``posix-shm/spin``, or ``pipe`` for a mechanism without variants."""
-    return name if variant is None else f"{name}/{variant}"
+    """``posix-shm/spin``, or ``pipe`` for a mechanism without variants. A tuned cell's variant key
+    (``keyed_variant``) carries its setting: ``posix-shm/hybrid[spin_us=10]``, ``pipe[pipe_buffer=1M]``."""
+    if variant is None:
+        return name
+    return f"{name}{variant}" if variant.startswith("[") else f"{name}/{variant}"
 
 
 __all__ = ["GROUP", "ChannelSpec", "Registry", "Source", "UnavailableTransport", "label"]

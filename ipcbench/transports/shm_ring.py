@@ -14,10 +14,20 @@ How a side waits is the variant:
 * ``mutex`` (native tier only): per direction a process-shared robust mutex guarding the counters and a
   condition variable a waiting side sleeps on; only C can place them in a segment, so the Python
   endpoint refuses to send and the C channel (``ipcbench/_native``) does the work.
+* ``hybrid``: what low-latency code does: the counters of ``spin`` *and* the semaphores of ``sem``. A
+  waiting side polls the counter for at most ``spec.spin_ns`` (``--tune spin_us=N``), then takes the
+  semaphore, sleeping if it has to. The sender always posts, so the semaphore stays exact and the sleeping
+  path cannot miss a wake-up; a waiter that saw the counter move takes the post without sleeping (a POSIX
+  semaphore then costs no system call at all; a SysV one still costs one ``semop``). A peer that stops
+  leaves the waiter asleep on the semaphore, where the runner's deadline kills it like any other.
 
 In ping-pong (``spec.lockstep``) each direction has a single slot and no flow control: the reply proves
 the request was consumed, so a spinning side polls one counter and a ``sem`` side uses one semaphore per
 direction, as a hand-written ping-pong would.
+
+With ``--tune receive=inplace`` the receiver of a ring with flow control (stream, openloop) does not copy
+the message out: it checks every byte where it lies in the slot and frees the slot after the check (one
+copy per message, the sender's, instead of two: the point the textbook makes for shared memory).
 
 Ordering: a sender copies the payload, then publishes the counter; on x86 (TSO) stores become visible in
 program order and each copy and store is a separate C call the compiler cannot reorder. Semaphore calls
@@ -27,11 +37,14 @@ are full barriers.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ipcbench.errors import PeerError
 from ipcbench.transports.base import Buffer, ChannelSpec, Endpoint, directions
+
+Counters = memoryview  # the header's int64 counters (published, consumed per direction)
 
 HEADER = 256
 ALIGN = 64
@@ -58,6 +71,21 @@ def native_only(view: Buffer) -> None:
     raise PeerError("the mutex variant runs in the native tier only (Python has no process-shared mutex)")
 
 
+def shm_tunables(variant: str | None) -> tuple[str, ...]:
+    """``--tune`` keys of a shared-memory variant: ring slots and in-place receive for all, the spin
+    budget for ``hybrid``."""
+    return ("slots", "receive", "spin_us") if variant == "hybrid" else ("slots", "receive")
+
+
+def hybrid_params(spec: ChannelSpec) -> dict[str, Any]:
+    """How the ring receives (copy or in place), and a ``hybrid`` cell's spin budget in force (0 on one
+    shared core), recorded in the cell's params."""
+    params: dict[str, Any] = {"receive": spec.setting("receive") or "copy"}
+    if spec.variant == "hybrid":
+        params["spin_us"] = 0 if spec.same_core else spec.spin_ns / 1000
+    return params
+
+
 def _slots(mv: memoryview, spec: ChannelSpec, direction: int) -> list[memoryview]:
     stride = slot_stride(spec.size)
     start = HEADER + direction * spec.slots * stride
@@ -82,6 +110,11 @@ def ring_endpoint(
     recv_into: Callable[[Buffer], None]
     if spec.variant == "mutex":
         send, recv_into = native_only, native_only
+    elif spec.variant == "hybrid" and semaphores is not None:
+        hybrid = _hybrid_lockstep if spec.lockstep else _hybrid_pair
+        # On one shared core the other side cannot move while this one spins: go straight to the semaphore.
+        budget = 0 if spec.same_core else spec.spin_ns
+        send, recv_into = hybrid(counters, out, into, semaphores, out_slots, in_slots, budget)
     elif semaphores is None and spec.lockstep and not spec.same_core:
         send, recv_into, *fused = _spin_lockstep(counters, out, into, out_slots[0], in_slots[0])
     elif semaphores is None:
@@ -91,12 +124,17 @@ def ring_endpoint(
     else:
         send, recv_into = _sem_pair(semaphores[out], semaphores[into], out_slots, in_slots)
 
+    inplace = None
+    if spec.setting("receive") == "inplace":
+        sems = semaphores[into] if semaphores else None
+        inplace = _inplace_receiver(counters, into, in_slots, sems, spec)
+
     def release() -> None:
         for view in (*out_slots, *in_slots, counters):
             view.release()
         close()
 
-    return Endpoint(send, recv_into, release, handles, *fused)
+    return Endpoint(send, recv_into, release, handles, fused[0], fused[1], inplace)
 
 
 def _spin_pair(
@@ -240,3 +278,119 @@ def _sem_pair(
         in_free()
 
     return send, recv_into
+
+
+def _spin_until(counters: Counters, index: int, target: int, budget_ns: int) -> None:
+    """Poll ``counters[index]`` until it reaches ``target`` or ``budget_ns`` has passed (then the caller
+    sleeps on its semaphore). The clock is read only once the first look has failed."""
+    if counters[index] >= target or budget_ns <= 0:
+        return
+    clock = time.perf_counter_ns
+    deadline = clock() + budget_ns
+    while counters[index] < target and clock() < deadline:
+        pass
+
+
+def _hybrid_lockstep(
+    counters: Counters,
+    out: int,
+    into: int,
+    semaphores: list[tuple[Any, ...]],
+    out_slots: list[memoryview],
+    in_slots: list[memoryview],
+    budget_ns: int,
+) -> tuple[Callable[[Buffer], None], ...]:
+    """Ping-pong over one slot per direction: publish the counter and post; poll, then take the post."""
+    out_published, in_published = 16 * out, 16 * into
+    post, take = semaphores[out][0].release, semaphores[into][0].acquire
+    out_slot, in_slot = out_slots[0], in_slots[0]
+    sent = received = 0
+
+    def send(view: Buffer) -> None:
+        nonlocal sent
+        out_slot[:] = view
+        sent += 1
+        counters[out_published] = sent
+        post()
+
+    def recv_into(view: Buffer) -> None:
+        nonlocal received
+        received += 1
+        _spin_until(counters, in_published, received, budget_ns)
+        take()
+        view[:] = in_slot
+
+    return send, recv_into
+
+
+def _hybrid_pair(
+    counters: Counters,
+    out: int,
+    into: int,
+    semaphores: list[tuple[Any, ...]],
+    out_slots: list[memoryview],
+    in_slots: list[memoryview],
+    budget_ns: int,
+) -> tuple[Callable[[Buffer], None], ...]:
+    """A ring with flow control: the semaphores of ``sem`` (filled, free), and before each take a bounded
+    poll of the counter that says the same thing."""
+    depth, mask = len(out_slots), len(out_slots) - 1
+    out_published, out_consumed = 16 * out, 16 * out + 8
+    in_published, in_consumed = 16 * into, 16 * into + 8
+    post_filled, take_free = semaphores[out][0].release, semaphores[out][1].acquire
+    take_filled, post_free = semaphores[into][0].acquire, semaphores[into][1].release
+    sent = received = 0
+
+    def send(view: Buffer) -> None:
+        nonlocal sent
+        _spin_until(counters, out_consumed, sent - depth + 1, budget_ns)
+        take_free()
+        out_slots[sent & mask][:] = view
+        sent += 1
+        counters[out_published] = sent
+        post_filled()
+
+    def recv_into(view: Buffer) -> None:
+        nonlocal received
+        _spin_until(counters, in_published, received + 1, budget_ns)
+        take_filled()
+        view[:] = in_slots[received & mask]
+        received += 1
+        counters[in_consumed] = received
+        post_free()
+
+    return send, recv_into
+
+
+def _inplace_receiver(
+    counters: Counters, into: int, in_slots: list[memoryview], sems: tuple[Any, ...] | None, spec: ChannelSpec
+) -> tuple[Callable[[], memoryview], Callable[[], None]]:
+    """``receive=inplace`` on a ring with flow control (stream, openloop): the reader waits as its variant
+    does, reads the message where it lies, and only then frees the slot (the sender cannot overwrite a slot
+    before it is freed, so the check sees exactly what was sent)."""
+    mask = len(in_slots) - 1
+    in_published, in_consumed = 16 * into, 16 * into + 8
+    take_filled = sems[0].acquire if sems else None
+    post_free = sems[1].release if sems else None
+    budget = 0 if spec.same_core or spec.variant != "hybrid" else spec.spin_ns
+    relax = os.sched_yield if spec.same_core else None
+    received = 0
+
+    def recv_view() -> memoryview:
+        if take_filled is None:  # spin
+            while counters[in_published] <= received:
+                if relax is not None:
+                    relax()
+        else:
+            _spin_until(counters, in_published, received + 1, budget)
+            take_filled()
+        return in_slots[received & mask]
+
+    def release() -> None:
+        nonlocal received
+        received += 1
+        counters[in_consumed] = received
+        if post_free is not None:
+            post_free()
+
+    return recv_view, release

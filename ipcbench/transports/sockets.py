@@ -22,6 +22,7 @@ class _SocketTransport(Transport):
     family: socket.AddressFamily
     kind: socket.SocketKind = socket.SOCK_STREAM
     layer = "kernel"
+    tunables = ("socket_buffer",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -35,6 +36,7 @@ class _SocketTransport(Transport):
     def create(self, ledger: Ledger) -> None:
         sock = socket.socket(self.family, self.kind)
         try:
+            self._set_buffers(sock)
             self._address = self._bind(ledger, sock)
             sock.listen(1)
         except BaseException:
@@ -68,6 +70,14 @@ class _SocketTransport(Transport):
     def _tune(self, sock: socket.socket) -> None:
         """Per-connection options (TCP_NODELAY for TCP)."""
 
+    def _set_buffers(self, sock: socket.socket) -> None:
+        """``--tune socket_buffer``: both buffers of a socket (the listener's are read back as params;
+        the kernel doubles the value for its bookkeeping)."""
+        size = self.spec.setting("socket_buffer")
+        if size is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
     def open(self, role: str) -> Endpoint:
         listener, self._listener = self._listener, None
         assert listener is not None
@@ -79,6 +89,7 @@ class _SocketTransport(Transport):
             conn = socket.socket(self.family, self.kind)
             conn.connect(self._address)
             conn.sendall(self._token)
+        self._set_buffers(conn)
         self._tune(conn)
         return self._endpoint(conn, {"fd": conn.fileno(), "address": self._address})
 

@@ -14,7 +14,13 @@ from ipcbench.transports.base import (
     optional_import,
     random_key,
 )
-from ipcbench.transports.shm_ring import ring_endpoint, segment_size, sync_offset
+from ipcbench.transports.shm_ring import (
+    hybrid_params,
+    ring_endpoint,
+    segment_size,
+    shm_tunables,
+    sync_offset,
+)
 
 sysv_ipc, BINDING_ERROR = optional_import("sysv_ipc")
 
@@ -43,12 +49,22 @@ class SysvShmTransport(Transport):
     name = "sysv-shm"
     native_variants = frozenset({"sem", "spin", "mutex"})  # the C loops of ipcbench.native run over it
     layer = "kernel"
-    variants = ("sem", "spin", "mutex")
+    variants = ("sem", "spin", "mutex", "hybrid")
     native_only = frozenset({"mutex"})
     summary = "System V shared memory segment (shmget), ring of slots per direction"
-    waits: ClassVar[dict[str | None, str]] = {"sem": "block", "spin": "spin", "mutex": "block"}
+    waits: ClassVar[dict[str | None, str]] = {
+        "sem": "block",
+        "spin": "spin",
+        "mutex": "block",
+        "hybrid": "hybrid",
+    }
     place = 50
-    colours: ClassVar[dict[str | None, str]] = {"sem": "#74c476", "spin": "#006d2c", "mutex": "#a1d99b"}
+    colours: ClassVar[dict[str | None, str]] = {
+        "sem": "#74c476",
+        "spin": "#006d2c",
+        "mutex": "#a1d99b",
+        "hybrid": "#31a354",
+    }
     limits = ("shmmax", "shmall", "shmmni", "sem")
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {
         "sysv-shm": SysvKind("shm", "shmid", "remove_shared_memory", creator_pid=True),
@@ -79,7 +95,7 @@ class SysvShmTransport(Transport):
             finally:
                 view.release()
         self._segment.detach()  # the runner never touches the data; only the peers attach
-        if self.spec.variant == "sem":
+        if self.spec.variant in ("sem", "hybrid"):
             # Per direction: (filled, free); ping-pong in lockstep needs only "filled".
             initials = (0,) if self.spec.lockstep else (0, self.spec.slots)
             for _direction in range(2):
@@ -115,5 +131,9 @@ class SysvShmTransport(Transport):
         }
         return ring_endpoint(mv, self.spec, role, pairs, close, handles)
 
+    @classmethod
+    def tunables_for(cls, variant: str | None) -> tuple[str, ...]:
+        return shm_tunables(variant)
+
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "segment_bytes": segment_size(self.spec)}
+        return {**super().params(), "segment_bytes": segment_size(self.spec), **hybrid_params(self.spec)}

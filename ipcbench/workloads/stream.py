@@ -77,6 +77,9 @@ class Stream(Workload):
 
 
 def _receive(ep: Endpoint, payload: Payload, received: bytearray, first: int, count: int, every: int) -> None:
+    if ep.recv_view is not None:
+        _receive_inplace(ep, payload, first, count, every)
+        return
     recv_into, verify, verify_seq = ep.recv_into, payload.verify, payload.verify_seq
     last = first + count - 1
     for seq in range(first, first + count):
@@ -85,3 +88,18 @@ def _receive(ep: Endpoint, payload: Payload, received: bytearray, first: int, co
             verify(seq, received)
         else:
             verify_seq(seq, received)
+
+
+def _receive_inplace(ep: Endpoint, payload: Payload, first: int, count: int, every: int) -> None:
+    """``--tune receive=inplace``: the same checks, on the message where it lies in the shared-memory slot;
+    the slot is freed after them."""
+    recv_view, release, verify, verify_seq = ep.recv_view, ep.release, payload.verify_view, payload.verify_seq
+    assert recv_view is not None and release is not None
+    last = first + count - 1
+    for seq in range(first, first + count):
+        slot = recv_view()
+        if seq % every == 0 or seq == last:
+            verify(seq, slot)
+        else:
+            verify_seq(seq, slot)
+        release()
