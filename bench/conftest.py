@@ -20,7 +20,7 @@ from ipcbench.ledger import Ledger
 from ipcbench.plan import PROFILES, default_impls, in_tier, parse_impls
 from ipcbench.transports import all_pairs, resolve
 from ipcbench.units import parse_sizes
-from ipcbench.workloads import WORKLOADS
+from ipcbench.workloads import DEFAULT_WORKLOADS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -33,7 +33,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--ipc-sizes", default=None, help="comma list of message sizes (default: the quick profile's)"
     )
-    group.addoption("--ipc-workloads", default=",".join(WORKLOADS), help="pingpong,stream (default: both)")
+    group.addoption(
+        "--ipc-workloads", default=",".join(DEFAULT_WORKLOADS), help="pingpong,stream (default: both)"
+    )
     group.addoption("--ipc-rounds", type=int, default=5, help="measured rounds per benchmark (default 5)")
     group.addoption(
         "--ipc-impl",

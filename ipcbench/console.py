@@ -74,7 +74,8 @@ def one_line(cell: dict[str, Any]) -> str:
     if cell["status"] != "ok":
         return f"{cell['status']}: {cell.get('reason')}"
     if cell.get("latency_ns"):
-        return f"p50 {format_ns(cell['latency_ns']['p50'])} round trip"
+        leg = "one-way" if cell["workload"] == "oneway" else "round trip"
+        return f"p50 {format_ns(cell['latency_ns']['p50'])} {leg}"
     return f"{format_rate(cell['throughput']['bytes_per_s'])}"
 
 
@@ -86,7 +87,7 @@ def result_table(document: dict[str, Any], title: str | None = None) -> Table:
         ("impl", "left"),
         ("workload", "left"),
         ("size", "right"),
-        ("p50 RTT", "right"),
+        ("p50 latency", "right"),
         ("p99", "right"),
         ("p99.9", "right"),
         ("throughput", "right"),
@@ -115,6 +116,9 @@ def _row(cell: dict[str, Any]) -> list[str]:
     )
     if ((cell.get("params") or {}).get("wait") or "").startswith("spin"):
         note = ", ".join(filter(None, [cell["params"]["wait"], note]))
+    if cell.get("latency_back_ns"):  # oneway: the columns are the forward leg
+        back = format_ns(cell["latency_back_ns"]["p50"])
+        note = ", ".join(filter(None, [f"one-way, initiator to peer (way back p50 {back})", note]))
     return [
         *head,
         format_ns(latency.get("p50")),

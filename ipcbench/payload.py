@@ -27,6 +27,10 @@ from ipcbench.errors import PayloadError
 PATTERNS = 7
 SEQ = struct.Struct("<q")
 SEQ_BYTES = SEQ.size
+# Timed workloads (``oneway``) carry a CLOCK_MONOTONIC time right after the leading sequence number; such
+# messages must hold three int64s.
+STAMP_AT = SEQ_BYTES
+STAMPED_MIN = 3 * SEQ_BYTES
 
 
 class Payload:
@@ -73,6 +77,16 @@ class Payload:
         expected = self.message(seq)
         if len(view) != self.size or _memcmp(_address(view), _address(expected), self.size) != 0:
             raise PayloadError(self.diagnose(seq, view))  # type: ignore[arg-type]
+
+    def verify_stamped(self, seq: int, received: bytearray) -> memoryview:
+        """Full check of a message carrying a time stamp: the stamp is copied into the expected message
+        first (both sides then hold the same bytes, so the overlapping windows stay in step), and every
+        other byte is compared. Returns the expected window, so the caller can restamp it."""
+        expected = self.message(seq)
+        expected[STAMP_AT : STAMP_AT + SEQ_BYTES] = received[STAMP_AT : STAMP_AT + SEQ_BYTES]
+        if received != expected:
+            raise PayloadError(self.diagnose(seq, received))
+        return expected
 
     def diagnose(self, seq: int, received: bytearray) -> str:
         """Say what went wrong with a message that failed a check (off the hot path)."""

@@ -18,7 +18,7 @@ from ipcbench.native import IMPLS
 from ipcbench.transports import REGISTRY, Registry, Transport, all_pairs, label, resolve
 from ipcbench.tuning import Tune
 from ipcbench.units import parse_sizes
-from ipcbench.workloads import WORKLOADS
+from ipcbench.workloads import DEFAULT_WORKLOADS, WORKLOADS
 
 KIB, MIB = 1 << 10, 1 << 20
 
@@ -93,7 +93,7 @@ class RunOptions:
     profile: str = "default"
     transports: tuple[tuple[str, str | None], ...] = ()
     sizes: tuple[int, ...] = ()
-    workloads: tuple[str, ...] = WORKLOADS
+    workloads: tuple[str, ...] = DEFAULT_WORKLOADS
     repeats: int | None = None  # None: the profile's
     budget_s: float | None = None  # None: the profile's
     pin: str = "auto"
@@ -124,7 +124,7 @@ def build_options(
     chosen = PROFILES[profile]
     pairs = tuple(resolve(transports.split(","), registry)) if transports else profile_pairs(chosen, registry)
     size_list = parse_sizes(sizes) if sizes else chosen.sizes
-    names = tuple(w.strip() for w in workloads.split(",") if w.strip()) if workloads else WORKLOADS
+    names = tuple(w.strip() for w in workloads.split(",") if w.strip()) if workloads else DEFAULT_WORKLOADS
     for name in names:
         if name not in WORKLOADS:
             raise InputError(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")

@@ -101,6 +101,7 @@ class RunRecord(_ReadsLikeJson):
     # histogram and percentiles are made from them).
     params: dict[str, Any] = field(default_factory=dict)
     samples: Any = field(default=None, repr=False)  # numpy int64 array of round trips, or None
+    back_samples: Any = field(default=None, repr=False)  # ``oneway``: the way back's legs
 
     def to_json(self) -> dict[str, Any]:
         return _json(self, None)
@@ -123,6 +124,8 @@ class CellRecord(_ReadsLikeJson):
     reason: str | None = stored("string", None, carried_by=STATUSES)
     remedy: str | None = stored("string", None, carried_by=STATUSES)  # the setting that would allow it
     latency_ns: dict[str, Any] | None = stored("figures", None, keys=LATENCY_KEYS)  # round trip, all samples
+    # ``oneway``: ``latency_ns`` is the forward leg (initiator to peer), this the way back.
+    latency_back_ns: dict[str, Any] | None = stored("figures", None, keys=LATENCY_KEYS, omit_none=True)
     throughput: dict[str, Any] | None = stored("figures", None, required=True, keys=THROUGHPUT_KEYS)
     cpu_ns_per_msg: dict[str, float] | None = stored("figures", None, keys=("initiator", "peer"))
     messages: int = stored("whole", 0, required=True)  # over all runs

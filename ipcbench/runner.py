@@ -111,6 +111,7 @@ class Runner:
             clock="time.perf_counter_ns (CLOCK_MONOTONIC)",
             native_clock="clock_gettime(CLOCK_MONOTONIC) in the C loop",
             native_tier={"available": native.unavailable() is None, "reason": native.unavailable()},
+            clock_resolution_ns=time.get_clock_info("perf_counter").resolution * 1e9,
             cpu_clock="time.process_time_ns (CLOCK_PROCESS_CPUTIME_ID)",
             gc="disabled in measuring processes",
             fault_injected=self.options.fault,
@@ -147,6 +148,9 @@ class Runner:
             return replace(base, status="skipped", reason=blocked)
         if skip is not None:
             return replace(base, status="skipped", reason=skip.reason, remedy=skip.remedy)
+        if cell.size < (least := workloads.get(cell.workload).min_size):
+            reason = f"{cell.workload} messages carry a send time: at least {least} bytes"
+            return replace(base, status="skipped", reason=reason, remedy=f"--sizes {least} or more")
         if dict(cell.tune).get("receive") == "inplace" and workloads.get(cell.workload).lockstep:
             reason = "in-place receive applies to stream (a lockstep reply is its own copy)"
             return replace(base, status="skipped", reason=reason, remedy="--workloads stream")
@@ -270,11 +274,15 @@ def run_record(
 ) -> RunRecord:
     """One run's figures from the two processes' reports (raw samples kept in ``samples``, never stored)."""
     elapsed = max(int(initiator.elapsed_ns or 0), 1)
-    samples = None
+    workload = workloads.get(cell.workload)
+    samples = back = None
     p50 = p99 = None
-    if workloads.get(cell.workload).latency and initiator.samples is not None:
-        samples = np.frombuffer(initiator.samples, dtype=np.int64)
+    source = peer if workload.samples_from_peer else initiator
+    if workload.latency and source.samples is not None:
+        samples = np.frombuffer(source.samples, dtype=np.int64)
         p50, p99 = (float(v) for v in np.percentile(samples, [50, 99]))
+    if workload.samples_from_peer and initiator.samples is not None:  # the way back
+        back = np.frombuffer(initiator.samples, dtype=np.int64)
     return RunRecord(
         messages=count,
         elapsed_ns=elapsed,
@@ -290,6 +298,7 @@ def run_record(
         p99_ns=p99,
         params=params,
         samples=samples,
+        back_samples=back,
     )
 
 
@@ -307,6 +316,10 @@ def summarise(
         samples = np.concatenate([run.samples for run in runs])
         latency = stats.latency_summary(samples, [float(run["p50_ns"]) for run in runs])
         histogram = stats.encode_histogram(samples)
+    back = None
+    if workload.samples_from_peer:
+        legs = [run.back_samples for run in runs]
+        back = stats.latency_summary(np.concatenate(legs), [float(np.percentile(leg, 50)) for leg in legs])
     basis = [run[workload.headline] for run in runs]
     loads = [run.load for run in runs]
     if fake_clocks:  # the machine's load cannot touch the figures
@@ -315,6 +328,7 @@ def summarise(
     return replace(
         base,
         latency_ns=latency,
+        latency_back_ns=back,
         throughput=throughput,
         cpu_ns_per_msg={
             key: float(np.mean([run.cpu_ns_per_msg[key] for run in runs])) for key in runs[0].cpu_ns_per_msg

@@ -11,6 +11,7 @@ whole pipeline.
 
 from __future__ import annotations
 
+import mmap
 from typing import Any, ClassVar
 
 from ipcbench.transports.base import Endpoint, Skip
@@ -27,16 +28,21 @@ def base_latency_ns(size: int, scale: float = 1.0) -> int:
 
 
 class _FakeClock:
-    def __init__(self, step: int, pattern: list[int]) -> None:
-        self.now = 0
-        self.index = 0
+    """Advances by one step of the pattern per read. With ``state`` (a shared anonymous mapping made
+    before the fork), the forked initiator and peer read one clock, as two processes read CLOCK_MONOTONIC:
+    one-way legs (a stamp in one process, a reading in the other) come out exact when the two sides read in
+    lockstep."""
+
+    def __init__(self, step: int, pattern: list[int], state: Any = None) -> None:
+        self.state = state if state is not None else [0, 0]
         self.step = step
         self.pattern = pattern
 
     def __call__(self) -> int:
-        self.now += self.step * self.pattern[self.index % len(self.pattern)]
-        self.index += 1
-        return self.now
+        state = self.state
+        state[0] += self.step * self.pattern[state[1] % len(self.pattern)]
+        state[1] += 1
+        return int(state[0])
 
 
 class MockTransport(PipeTransport):
@@ -57,11 +63,17 @@ class MockTransport(PipeTransport):
         """The mock with every latency multiplied by ``scale``."""
         return type(cls.__name__, (cls,), {"scale": scale})
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The wall clock's time and read count, shared by the two forked sides (the CPU clocks are not).
+        self._clock_state = memoryview(mmap.mmap(-1, 16)).cast("q")
+
     def open(self, role: str) -> Endpoint:
-        """The pipe's endpoint with fake clocks, which start afresh in each process."""
+        """The pipe's endpoint with fake clocks: one shared wall clock, a CPU clock per process."""
         endpoint = super().open(role)
         factor = 2 if self.spec.variant == "slow" else 1
-        endpoint.clock = _FakeClock(base_latency_ns(self.spec.size, self.scale) * factor, _PATTERN)
+        step = base_latency_ns(self.spec.size, self.scale) * factor
+        endpoint.clock = _FakeClock(step, _PATTERN, self._clock_state)
         endpoint.cpu_clock = _FakeClock(500 * factor, [1])
         return endpoint
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ipcbench.errors import InputError
 from ipcbench.workloads.base import Clock, CpuMeter, Job, Workload
+from ipcbench.workloads.oneway import Oneway
 from ipcbench.workloads.pingpong import Pingpong
 from ipcbench.workloads.stream import Stream
 
@@ -16,9 +17,11 @@ REGISTRY: dict[str, Workload] = {
     for workload in (
         Pingpong(),
         Stream(),
+        Oneway(),
     )
 }
 WORKLOADS = tuple(REGISTRY)
+DEFAULT_WORKLOADS = tuple(name for name, workload in REGISTRY.items() if workload.by_default)
 
 
 def get(name: str) -> Workload:
@@ -29,4 +32,4 @@ def get(name: str) -> Workload:
         raise InputError(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}") from None
 
 
-__all__ = ["REGISTRY", "WORKLOADS", "Clock", "CpuMeter", "Job", "Workload", "get"]
+__all__ = ["DEFAULT_WORKLOADS", "REGISTRY", "WORKLOADS", "Clock", "CpuMeter", "Job", "Workload", "get"]

@@ -108,6 +108,13 @@ class Workload(ABC):
     headline: ClassVar[str] = "bytes_per_s"
     # ... and the coefficient of variation of it across runs above which the runs disagree.
     unstable_cv: ClassVar[float]
+    # A latency workload whose samples come from the peer (the forward leg of ``oneway``), and whose
+    # initiator's samples are a second leg, stored as ``latency_back_ns``.
+    samples_from_peer: ClassVar[bool] = False
+    # The smallest message it can carry (``oneway`` stamps a send time into the message); smaller: skipped.
+    min_size: ClassVar[int] = 16
+    # Measured when ``--workloads`` names none (``oneway`` only when asked for).
+    by_default: ClassVar[bool] = True
 
     @abstractmethod
     def initiator(
