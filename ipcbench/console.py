@@ -109,7 +109,7 @@ def _row(cell: dict[str, Any]) -> list[str]:
             reason += f" (allow: {cell['remedy']})"
         return [*head, "", "", "", "", "", "", escape(f"{cell['status'].upper()}: {reason}")]
     latency = cell.get("latency_ns") or {}
-    throughput = cell["throughput"]
+    throughput = cell.get("throughput") or {}  # a loadable file may hold null here: show "-", never crash
     cpu = cell.get("cpu_ns_per_msg") or {}
     note = (
         f"UNSTABLE ({cell.get('unstable_reason') or 'runs disagree'}; rerun)" if cell.get("unstable") else ""
@@ -124,8 +124,8 @@ def _row(cell: dict[str, Any]) -> list[str]:
         format_ns(latency.get("p50")),
         format_ns(latency.get("p99")),
         format_ns(latency.get("p999")),
-        format_rate(throughput["bytes_per_s"]),
-        format_rate(throughput["msgs_per_s"], "/s"),
+        format_rate(throughput.get("bytes_per_s")),
+        format_rate(throughput.get("msgs_per_s"), "/s"),
         f"{format_ns(cpu.get('initiator'))} | {format_ns(cpu.get('peer'))}",
         note,
     ]

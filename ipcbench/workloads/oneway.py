@@ -15,28 +15,24 @@ once, a sleeping one pays a wake-up), so the legs are stored apart (``latency_ns
 from __future__ import annotations
 
 import array
-from typing import Any, ClassVar
+from typing import Any
 
 from ipcbench.errors import PayloadError
 from ipcbench.payload import SEQ, STAMP_AT, STAMPED_MIN, Payload
 from ipcbench.transports.base import Endpoint
-from ipcbench.workloads.base import Clock, CpuMeter, Job, Workload, signal_ready, wait_ready
+from ipcbench.workloads.base import Clock, CpuMeter, Job, signal_ready, wait_ready
+from ipcbench.workloads.pingpong import Pingpong
 
 
-class Oneway(Workload):
-    """Latency of each leg: the forward leg's percentiles (the peer's samples), the way back's beside them."""
+class Oneway(Pingpong):
+    """Latency of each leg: the forward leg's percentiles (the peer's samples), the way back's beside them.
+    A latency workload like ``pingpong`` (same metrics, gate, headline and instability bound): only the
+    loops differ."""
 
     name = "oneway"
-    lockstep = True
-    latency = True
     samples_from_peer = True
     by_default = False
     min_size = STAMPED_MIN
-    run_fields = ("p50_ns", "p99_ns")
-    metrics = ("p50", "p99", "throughput")
-    gate_metrics = ("p50", "p99")
-    headline = "p50_ns"
-    unstable_cv: ClassVar[float] = 0.25
 
     def initiator(
         self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
@@ -61,11 +57,6 @@ class Oneway(Workload):
         meter = CpuMeter(cpu_clock)
         _peer_legs(ep, payload, buffer, job.warmup, job.count, forward, ep.clock)
         return {"samples": forward.tobytes(), **meter.stop()}
-
-    def headline_value(self, cell: dict[str, Any]) -> float:
-        if cell.get("latency_ns"):
-            return float(cell["latency_ns"]["p50"])
-        return super().headline_value(cell)
 
 
 def _initiator_legs(
