@@ -19,19 +19,19 @@ def runner(**overrides: object) -> Runner:
 @pytest.mark.parametrize("variant", ["spin", "sem", "hybrid"])
 @pytest.mark.parametrize("size", [64, 4109, 256 * 1024])
 def test_inplace_streams_carry_checked_messages(name: str, variant: str, size: int) -> None:
-    run = runner().measure_run(Cell(name, variant, "stream", size, INPLACE), count=60, warmup=3)
+    run = runner().measure_run(Cell(name, variant, "stream", size, tune=INPLACE), count=60, warmup=3)
     assert run["params"]["receive"] == "inplace"
     assert run["messages"] == 60
 
 
 @pytest.mark.parametrize("fault", ["corrupt@5:initiator", "drop@5:initiator", "duplicate@5:initiator"])
 def test_an_inplace_reader_catches_what_a_copying_reader_catches(fault: str) -> None:
-    cell = runner(fault=fault).measure_cell(Cell("posix-shm", "spin", "stream", 4096, INPLACE))
+    cell = runner(fault=fault).measure_cell(Cell("posix-shm", "spin", "stream", 4096, tune=INPLACE))
     assert cell["status"] == "failed"
     assert "PayloadError: message " in cell["reason"], cell["reason"]
 
 
 def test_lockstep_workloads_skip_inplace_with_the_reason() -> None:
-    cell = runner().measure_cell(Cell("posix-shm", "spin", "pingpong", 64, INPLACE))
+    cell = runner().measure_cell(Cell("posix-shm", "spin", "pingpong", 64, tune=INPLACE))
     assert cell["status"] == "skipped" and "applies to stream" in cell["reason"]
     assert cell["tune"] == {"receive": "inplace"}

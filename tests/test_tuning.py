@@ -74,7 +74,7 @@ def test_a_refused_value_is_one_line_exit_2_and_nothing_written(
 
 def measured(name: str, tune: tuple, workload: str = "stream") -> dict:
     runner = Runner(finalise(RunOptions(profile="quick", timeout_s=20)))
-    return runner.measure_run(Cell(name, None, workload, 4096, tune), count=20, warmup=2)["params"]
+    return runner.measure_run(Cell(name, None, workload, 4096, tune=tune), count=20, warmup=2)["params"]
 
 
 @pytest.mark.parametrize("name", ["pipe", "fifo"])
@@ -93,9 +93,13 @@ def test_socket_buffers_in_force_are_read_back(name: str) -> None:
 
 def test_queue_depth_and_ring_slots_are_read_back() -> None:
     runner = Runner(finalise(RunOptions(profile="quick", timeout_s=20)))
-    mq = runner.measure_run(Cell("posix-mq", None, "stream", 64, (("queue_depth", 4),)), count=20, warmup=2)
+    mq = runner.measure_run(
+        Cell("posix-mq", None, "stream", 64, tune=(("queue_depth", 4),)), count=20, warmup=2
+    )
     assert mq["params"]["slots"] == 4
-    ring = runner.measure_run(Cell("sysv-shm", "spin", "stream", 64, (("slots", 8),)), count=20, warmup=2)
+    ring = runner.measure_run(
+        Cell("sysv-shm", "spin", "stream", 64, tune=(("slots", 8),)), count=20, warmup=2
+    )
     assert ring["params"]["slots"] == 8
 
 
