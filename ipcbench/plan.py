@@ -203,7 +203,7 @@ def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
         for workload in options.workloads
         for name, variant in options.transports
         for impl in options.impls
-        for tune in tuning.combinations(tunes, registry[name].tunables_for(variant))
+        for tune in tuning.combinations(tunes, tunables(registry, name, variant, impl))
         if in_tier(impl, name, variant, registry)
     ]
 
@@ -216,6 +216,13 @@ def in_tier(impl: str, name: str, variant: str | None, registry: Registry = REGI
 
 def tier_has(cls: type[Transport], impl: str, variant: str | None) -> bool:
     return variant in cls.native_variants if impl == "native" else variant not in cls.native_only
+
+
+def tunables(registry: Registry, name: str, variant: str | None, impl: str) -> tuple[str, ...]:
+    """The ``--tune`` keys a cell honours: the mechanism's, less ``receive`` in the native tier, whose C
+    loop always copies the message out (an in-place label on it would name what it did not do)."""
+    keys = registry[name].tunables_for(variant)
+    return keys if impl == "python" else tuple(key for key in keys if key != "receive")
 
 
 def placement(pin: str) -> tuple[int | None, int | None, str]:

@@ -112,3 +112,12 @@ def test_a_tuned_cell_is_a_distinct_labelled_cell_in_compare_and_exports() -> No
     assert exports.cell_name(tuned) == "pipe[pipe_buffer=1M] stream 64"
     hybrid = {**base, "transport": "posix-shm", "variant": "hybrid", "tune": {"spin_us": 5}}
     assert cell_label(hybrid) == "posix-shm/hybrid[spin_us=5]"
+
+
+def test_in_place_receive_is_a_python_tier_setting() -> None:
+    from ipcbench.plan import tunables
+    from ipcbench.transports import REGISTRY
+
+    assert "receive" in tunables(REGISTRY, "posix-shm", "spin", "python")
+    assert "receive" not in tunables(REGISTRY, "posix-shm", "spin", "native")
+    assert "slots" in tunables(REGISTRY, "posix-shm", "spin", "native")
