@@ -186,6 +186,8 @@ def _not_ours(kind: ObjectKind | None, identifier: str, owner: str, directory: P
     if isinstance(kind, PosixKind):
         if not re.fullmatch(rf"/ipcbench-{pid}-[0-9a-f]+", identifier):
             return f"{identifier} is not a name run {owner} would make"
+        if kind.unlinker == "unlink_message_queue":
+            return _queue_not_ours(identifier, started)
         return _file_not_ours(Path(kind.path.format(identifier[1:])), started)
     path = Path(identifier)
     if path.parent.resolve() != directory.resolve() or not path.name.startswith(f"{owner}-"):
@@ -196,12 +198,40 @@ def _not_ours(kind: ObjectKind | None, identifier: str, owner: str, directory: P
 def _file_not_ours(path: Path, started: float | None) -> str | None:
     try:
         info = path.lstat()
-    except OSError:
-        return None  # gone, or not visible here (/dev/mqueue unmounted): the name alone must do
+    except FileNotFoundError:
+        return None  # already gone: removing it is a no-op
+    except OSError as exc:
+        return f"cannot read the owner and age of {path}: {exc.strerror or exc}"
+    return _info_not_ours(str(path), info, started)
+
+
+def _queue_not_ours(name: str, started: float | None) -> str | None:
+    """A POSIX queue's owner and age, read through a descriptor: on Linux an ``mqd_t`` is a file
+    descriptor that ``fstat`` answers, so the proof does not depend on /dev/mqueue being mounted (on many
+    machines and containers it is not). Deliberate choice: a queue whose owner and age cannot be read (it
+    cannot be opened by this user) is left alone and named, never removed on its name alone."""
+    import posix_ipc
+
+    try:
+        queue = posix_ipc.MessageQueue(name, read=True, write=False)
+    except posix_ipc.ExistentialError:
+        return None  # already gone: removing it is a no-op
+    except (posix_ipc.Error, OSError) as exc:
+        return f"cannot read the owner and age of queue {name}: {exc}"
+    try:
+        info = os.fstat(queue.mqd)
+    except OSError as exc:
+        return f"cannot read the owner and age of queue {name}: {exc.strerror or exc}"
+    finally:
+        queue.close()
+    return _info_not_ours(f"queue {name}", info, started)
+
+
+def _info_not_ours(what: str, info: os.stat_result, started: float | None) -> str | None:
     if info.st_uid != os.getuid():
-        return f"{path} belongs to uid {info.st_uid}"
+        return f"{what} belongs to uid {info.st_uid}"
     if started is not None and info.st_ctime < started - _START_SLACK_S:
-        return f"{path} is older than the run that names it"
+        return f"{what} is older than the run that names it"
     return None
 
 

@@ -104,10 +104,46 @@ def test_objects_older_than_the_dead_owner_are_left_alone(directory: Path) -> No
         refused: list[str] = []
         clean(directory, refused)
         assert object_exists("sysv-sem", str(semaphore.key))
-        assert len(refused) == (2 if os.path.ismount("/dev/mqueue") else 1), refused
+        # The queue's age is read through its descriptor, /dev/mqueue mounted or not (both states are run:
+        # see test_mqueue_states.py).
+        assert object_exists("posix-mq", queue.name)
+        assert len(refused) == 2, refused
         assert all("older than" in line for line in refused)
     finally:
         semaphore.remove()
+        queue.close()
+        queue.unlink()
+
+
+def test_a_queue_of_the_dead_owner_is_removed_mounted_or_not(directory: Path) -> None:
+    name = f"/ipcbench-{DEAD_PID}-00112233aabbccde"
+    queue = posix_ipc.MessageQueue(name, posix_ipc.O_CREX, mode=0o600, max_messages=1, max_message_size=16)
+    queue.close()
+    plant(directory, dead_owner(uptime_ticks() - 100), [["posix-mq", name]])
+    refused: list[str] = []
+    removed = clean(directory, refused)
+    assert (refused, len(removed)) == ([], 1)
+    assert not object_exists("posix-mq", name)
+
+
+def test_a_queue_whose_age_cannot_be_read_is_left_alone(
+    directory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The documented choice: an owner and age that cannot be read is no proof, so the queue stays."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise posix_ipc.PermissionsError("Permission denied")
+
+    name = f"/ipcbench-{DEAD_PID}-00112233aabbccdf"
+    queue = posix_ipc.MessageQueue(name, posix_ipc.O_CREX, mode=0o600, max_messages=1, max_message_size=16)
+    try:
+        plant(directory, dead_owner(uptime_ticks() - 100), [["posix-mq", name]])
+        monkeypatch.setattr(posix_ipc, "MessageQueue", refuse)
+        refused: list[str] = []
+        assert clean(directory, refused) == []
+        why = f"cannot read the owner and age of queue {name}: Permission denied"
+        assert refused == [f"posix-mq {name}: {why}"]
+    finally:
         queue.close()
         queue.unlink()
 
