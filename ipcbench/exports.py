@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ipcbench import stats, workloads
+from ipcbench import outfile, stats, workloads
 from ipcbench.compare import cell_key, key_name
 from ipcbench.errors import InputError
 from ipcbench.frames import newest
@@ -150,6 +150,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        outfile.check(args.output, "the export")
     path, document = newest(args.file)
     data = export(document, args.form, args.metric)
     if not data:
@@ -159,6 +161,5 @@ def command(args: argparse.Namespace) -> int:
     if args.output is None:
         print(text, end="")
     else:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
+        outfile.write(text, args.output, "the export")
     return 0

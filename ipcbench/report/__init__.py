@@ -11,11 +11,9 @@ stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
-from ipcbench import store
+from ipcbench import outfile, store
 from ipcbench.errors import InputError
 
 
@@ -41,24 +39,12 @@ def command(args: argparse.Namespace) -> int:
     from ipcbench.report.page import render, shown
     from ipcbench.report.runs import load_runs
 
+    outfile.check(args.output, "the report")
     if not store.find_results(list(args.paths)):
         where = ", ".join(str(path) for path in args.paths)
         raise InputError(f"nothing to report: no result files in {where}")
     found = summaries(args.paths)
     html = render(load_runs(summary.path for summary in shown(found)), found)
-    write(html, args.output)
+    outfile.write(html, args.output, "the report")
     print(f"report: {args.output} ({len(found)} result file{'s' if len(found) != 1 else ''})")
     return 0
-
-
-def write(html: str, path: Path) -> None:
-    """Write atomically, so a browser reloading the page never sees half of it."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
