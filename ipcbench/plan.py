@@ -8,6 +8,7 @@ mechanisms and both tiers alike instead of whichever happened to run last.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -69,6 +70,12 @@ PROFILES = {
     )
 }
 PINS = ("auto", "cross", "same", "none")
+# Upper bounds said up front (issue 8): beyond them a run cannot finish in any sensible time, or its figures
+# cannot be stored (a timeout of 1e10 s overflows the timers).
+MAX_REPEATS = 100
+MAX_TIMEOUT_S = 24 * 3600.0
+MAX_BUDGET_S = 3600.0
+MAX_NAME_BYTES = 100  # a label or machine name inside a file name (at most 255 bytes with the time stamp)
 
 
 @dataclass(frozen=True)
@@ -122,16 +129,21 @@ def build_options(
     if profile not in PROFILES:
         raise InputError(f"unknown profile {profile!r}: choose from {', '.join(PROFILES)}")
     chosen = PROFILES[profile]
-    pairs = tuple(resolve(transports.split(","), registry)) if transports else profile_pairs(chosen, registry)
-    size_list = parse_sizes(sizes) if sizes else chosen.sizes
-    names = tuple(w.strip() for w in workloads.split(",") if w.strip()) if workloads else DEFAULT_WORKLOADS
+    # An option given empty is a mistake (a shell variable that expanded to nothing), not "everything".
+    if transports is not None:
+        pairs = tuple(resolve(_words(transports, "--transports"), registry))
+    else:
+        pairs = profile_pairs(chosen, registry)
+    size_list = parse_sizes(sizes) if sizes is not None else chosen.sizes
+    names = _words(workloads, "--workloads") if workloads is not None else DEFAULT_WORKLOADS
     for name in names:
         if name not in WORKLOADS:
             raise InputError(f"unknown workload {name!r}: choose from {', '.join(WORKLOADS)}")
-    if not names:
-        raise InputError("no workloads given")
+    names = tuple(dict.fromkeys(names))  # a workload named twice is measured once, as sizes and mechanisms
     tiers = tuple(parse_impls(impls)) if impls else ()
-    options = RunOptions(profile=profile, transports=pairs, sizes=size_list, workloads=names, impls=tiers)
+    options = RunOptions(
+        profile=profile, transports=tuple(pairs), sizes=size_list, workloads=names, impls=tiers
+    )
     options = replace(options, **{k: v for k, v in kwargs.items() if v is not None})  # type: ignore[arg-type]
     options = finalise(options, registry)
     if not cells(options, registry):
@@ -158,6 +170,13 @@ def default_impls() -> tuple[str, ...]:
     return IMPLS if native.unavailable() is None else ("python",)
 
 
+def _words(text: str, option: str) -> tuple[str, ...]:
+    words = tuple(word.strip() for word in text.split(",") if word.strip())
+    if not words:
+        raise InputError(f"{option} is empty: name at least one")
+    return words
+
+
 def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
     """Fill the profile's defaults and check the numbers."""
     profile = PROFILES[options.profile]
@@ -171,16 +190,20 @@ def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
     )
     if options.repeats is None or options.budget_s is None:
         raise AssertionError("unreachable: filled from the profile above")
-    if options.repeats < 1:
-        raise InputError(f"--repeats must be at least 1, got {options.repeats}")
+    if not 1 <= options.repeats <= MAX_REPEATS:
+        raise InputError(f"--repeats must be from 1 to {MAX_REPEATS}, got {options.repeats}")
     if options.pin not in PINS:
         raise InputError(f"unknown --pin {options.pin!r}: choose from {', '.join(PINS)}")
-    if options.timeout_s <= 0:
-        raise InputError("--timeout must be positive")
+    _check_seconds(options.timeout_s, "--timeout", MAX_TIMEOUT_S)
+    _check_seconds(options.budget_s, "--budget", MAX_BUDGET_S)
+    if options.budget_s >= options.timeout_s:
+        raise InputError(
+            f"--budget {options.budget_s:g} s per run cannot finish within --timeout {options.timeout_s:g} s"
+        )
     if options.verify_every < 1:
         raise InputError("--verify-every must be at least 1")
-    if options.budget_s <= 0:
-        raise InputError("--budget must be positive")
+    check_name(options.label, "--label")
+    check_name(options.machine_name, "--machine-name", folder=True)
     if options.tune:
         from ipcbench.machine import read_limits
 
@@ -191,6 +214,26 @@ def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
 def profile_pairs(profile: Profile, registry: Registry = REGISTRY) -> tuple[tuple[str, str | None], ...]:
     """Every installed mechanism and variant the profile measures when none is named."""
     return tuple(pair for pair in all_pairs(registry) if label(*pair) not in profile.leaves_out)
+
+
+def _check_seconds(value: float, option: str, most: float) -> None:
+    """Finite, positive and not absurd: nan, inf or 1e10 would pass into timers and JSON and fail there."""
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{option} must be a positive number of seconds, got {value}")
+    if value > most:
+        raise InputError(f"{option} must be at most {most:g} seconds, got {value:g}")
+
+
+def check_name(name: str | None, option: str, folder: bool = False) -> None:
+    """A label or machine name becomes part of a path: bounded, and a machine name is one plain folder."""
+    if name is None:
+        return
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise InputError(f"{option} is too long: at most {MAX_NAME_BYTES} bytes, got {name[:20]!r}...")
+    if folder and (name in ("", ".", "..") or "/" in name or "\0" in name or name.startswith(".")):
+        raise InputError(
+            f"{option} must be a plain folder name (no '/', not hidden, not '.' or '..'): {name!r}"
+        )
 
 
 def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
@@ -234,6 +277,9 @@ def placement(pin: str) -> tuple[int | None, int | None, str]:
         if len(cpus) < 2:
             raise InputError("--pin cross needs two usable CPUs; this process may use only one")
         return cpus[0], cpus[1], "cross-core"
-    if pin == "same":
+    if pin == "same" or len(cpus) == 1:
+        # With one usable CPU (taskset, a cgroup's cpuset) "none" is same-core as well: both sides share it
+        # whatever the scheduler does, so the run says so and a spinning waiter yields, as with --pin same,
+        # instead of spinning out its time slices and blaming a busy machine.
         return cpus[0], cpus[0], "same-core"
     return None, None, "unpinned"

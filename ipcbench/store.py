@@ -22,6 +22,7 @@ import os
 import re
 import stat
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,11 +72,13 @@ def now_utc() -> str:
 
 
 def result_path(root: Path, machine: str, label: str | None, created: datetime | None = None) -> Path:
-    """``root/<machine>/<UTC timestamp>[-<label>].json``; the label is made safe for a file name."""
+    """``root/<machine>/<UTC timestamp>[-<label>].json``; the label is made safe for a file name: letters and
+    digits of any script stay (``café`` stays ``café``), anything else becomes ``-``."""
     stamp = (created or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     suffix = ""
     if label:
-        suffix = "-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-.") or "label")
+        readable = unicodedata.normalize("NFC", label)
+        suffix = "-" + (re.sub(r"[^\w.-]+", "-", readable).strip("-._") or "label")
     return root / machine / f"{stamp}{suffix}.json"
 
 
@@ -278,13 +281,17 @@ class _Check:
         if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= 2**63:
             self.fail(at, f"expected a whole number from {minimum} to 2**63")
 
-    def number(self, value: Any, at: str, nullable: bool = False, signed: bool = False) -> None:
+    def number(
+        self, value: Any, at: str, nullable: bool = False, signed: bool = False, positive: bool = False
+    ) -> None:
         if nullable and value is None:
             return
         if isinstance(value, bool) or not isinstance(value, Number) or not _finite(value):
             self.fail(at, "expected a finite number")
         if value < 0 and not signed:
             self.fail(at, f"expected a non-negative number, got {value}")
+        if value <= 0 and positive:
+            self.fail(at, f"expected a positive number, got {value}")
 
     def interval(self, value: Any, at: str) -> None:
         if value is None:
@@ -403,6 +410,17 @@ def _validate_cell(check: _Check, value: Any, at: str) -> None:
         check.fail(f"{at}.status", f"expected one of {', '.join(CELL_STATUSES)}")
     workload = cell.get("workload")
     _validate_fields(check, cell, at, records.stored_fields(records.CellRecord, status), workload)
+    if status == "ok":
+        _positive_figures(check, cell, at)
+
+
+def _positive_figures(check: _Check, cell: dict[str, Any], at: str) -> None:
+    """Every reader divides by these (ratios, log scales): a measured cell cannot move nothing in no time."""
+    for name in ("p50", "p99"):
+        if cell.get("latency_ns"):
+            check.number(cell["latency_ns"][name], f"{at}.latency_ns.{name}", positive=True)
+    for name in records.THROUGHPUT_KEYS:
+        check.number(cell["throughput"][name], f"{at}.throughput.{name}", positive=True)
 
 
 def _validate_fields(
@@ -477,8 +495,8 @@ def _validate_run(check: _Check, value: Any, at: str, workload: str) -> None:
     """A run against ``records.RunRecord``, with the per-run figures its workload adds."""
     run = check.obj(value, at)
     _validate_fields(check, run, at, records.stored_fields(records.RunRecord), workload)
-    for name in workloads.get(workload).run_fields:
-        check.number(check.key(run, name, at), f"{at}.{name}")
+    for name in ("elapsed_ns", "bytes_per_s", "msgs_per_s", *workloads.get(workload).run_fields):
+        check.number(check.key(run, name, at), f"{at}.{name}", positive=True)
 
 
 def _validate_impl(check: _Check, value: Any, at: str, workload: Any) -> None:

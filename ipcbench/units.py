@@ -6,11 +6,14 @@ import re
 
 from ipcbench.errors import InputError
 
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*([KMG]?)(?:I?B)?\s*$", re.IGNORECASE)
+# ASCII digits only: ``\d`` would also take Arabic-Indic or fullwidth digits, which int() silently converts.
+_SIZE_RE = re.compile(r"^\s*([0-9]+)\s*([KMG]?)(?:I?B)?\s*$", re.IGNORECASE | re.ASCII)
 _FACTORS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 # The payload stamps an 8-byte sequence number at each end of every message.
 MIN_SIZE = 16
-MAX_SIZE = 1 << 30
+# The largest message measured: 4x the default profile's largest. A cell holds several copies of a message
+# in each process and in the ring (1 GiB messages exhausted memory and every cell hit its timeout).
+MAX_SIZE = 64 << 20
 
 
 def parse_size(text: str) -> int:
@@ -24,7 +27,9 @@ def parse_size(text: str) -> int:
     if size < MIN_SIZE:
         raise InputError(f"size {text.strip()!r} is below the minimum of {MIN_SIZE} bytes")
     if size > MAX_SIZE:
-        raise InputError(f"size {text.strip()!r} is above the maximum of {format_size(MAX_SIZE)}")
+        raise InputError(
+            f"size {text.strip()!r} is above the largest message ipcbench measures, {format_size(MAX_SIZE)}"
+        )
     return size
 
 
