@@ -39,7 +39,7 @@ def collect(paths: Iterable[Path | str]) -> list[Loaded]:
 
     Raises ``ResultFileError`` for a missing path, a folder without results, or a broken result file.
     """
-    loaded: list[Loaded] = []
+    loaded: dict[Path, Loaded] = {}  # by real path: a file named twice (or inside a named folder) counts once
     for raw in paths:
         path = Path(raw)
         if not path.exists():
@@ -48,10 +48,12 @@ def collect(paths: Iterable[Path | str]) -> list[Loaded]:
             members = [p for p in store.find_results([path]) if _looks_like_result(p)]
             if not members:
                 raise ResultFileError(f"{path}: no result files in this folder")
-            loaded.extend((member, store.load(member)) for member in members)
         else:
-            loaded.append((path, store.load(path)))
-    return sorted(loaded, key=lambda item: (item[1]["created"], str(item[0])))
+            members = [path]
+        for member in members:
+            if member.resolve() not in loaded:
+                loaded[member.resolve()] = (member, store.load(member))
+    return sorted(loaded.values(), key=lambda item: (item[1]["created"], str(item[0])))
 
 
 def newest(path: Path | str) -> Loaded:

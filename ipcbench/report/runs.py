@@ -135,9 +135,24 @@ class Run:
 
 
 def load_runs(paths: Iterable[Path]) -> list[Run]:
-    """Load every file (``ResultFileError`` on the first bad one), oldest first by creation time."""
-    runs = [Run(path, store.load(path)) for path in paths]
-    return sorted(runs, key=lambda run: (run.created, str(run.path)))
+    """Every result file named, or below a named folder, once each, oldest first by creation time; other
+    JSON files beside results are passed over, as in compare and history (``ResultFileError`` on the first
+    bad result file)."""
+    from ipcbench.frames import collect
+
+    return [Run(path, _printable(document)) for path, document in collect(paths)]
+
+
+def _printable(value: Any) -> Any:
+    """The document with every string UTF-8 can encode: a JSON ``\udcff`` escape (an undecodable byte of a
+    host name or label) becomes the text ``\udcff``, which the page, its figures and the file can hold."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    return value
 
 
 def newest_per_machine(runs: list[Run]) -> list[Run]:
