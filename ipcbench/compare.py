@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from ipcbench import stats, workloads
-from ipcbench.errors import EXIT_OK, EXIT_REGRESSION, InputError
+from ipcbench.errors import InputError
 from ipcbench.frames import Loaded, newest
 from ipcbench.transports import keyed_variant, label
 from ipcbench.units import format_size
@@ -615,27 +615,14 @@ def run(
 ) -> Comparison:
     """Load, compare and confirm: everything ``ipcbench compare`` does before it prints."""
     base_loaded, new_loaded = newest(base), newest(new)
+    # Read the confirming runs now, not only when a regression needs them: a typo must fail today.
+    news = [newest(path) for path in confirm_with or []]
+    bases = [newest(path) for path in confirm_base or []]
     comparison = compare(base_loaded, new_loaded, settings)
-    if (confirm_with or confirm_base) and comparison.failed:
-        news = [newest(path) for path in confirm_with or []]
-        bases = [newest(path) for path in confirm_base or []]
+    if (news or bases) and comparison.failed:
         comparison = confirm(
             comparison,
             [(compare(base_loaded, n, settings), compare(new_loaded, n, settings)) for n in news],
             [(compare(b, new_loaded, settings), compare(base_loaded, b, settings)) for b in bases],
         )
     return comparison
-
-
-def command(args: argparse.Namespace) -> int:
-    from ipcbench import compare_output
-
-    comparison = run(args.base, args.new, settings_from(args), args.confirm, args.confirm_base)
-    text = compare_output.render(comparison, args.format)
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text)
-        compare_output.print_gate(comparison)
-    else:
-        compare_output.emit(text, args.format, comparison)
-    return EXIT_REGRESSION if args.fail and comparison.failed else EXIT_OK

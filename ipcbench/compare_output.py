@@ -1,10 +1,14 @@
 """How ``ipcbench compare`` prints: a rich table on a terminal, Markdown for a CI job summary, JSON for
 scripts. Every format carries the same facts: ratios with intervals, verdicts, the gate, and the notes that
 qualify them (too few runs, different machines, unstable cells, where the noise floor comes from).
+
+This module depends on ``compare`` (the comparison itself), never the reverse; the ``compare`` command,
+which does both, lives here.
 """
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import math
@@ -15,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ipcbench import outfile
 from ipcbench.compare import (
     FALLBACK_SCATTER,
     METRICS,
@@ -27,8 +32,11 @@ from ipcbench.compare import (
     gate_text,
     gates,
     mechanism_text,
+    run,
+    settings_from,
     smallest_p,
 )
+from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
 from ipcbench.units import format_size
 
 SHOWN = ("p50", "p99", "throughput")
@@ -39,6 +47,26 @@ STYLE = {
     "faster": "green",
     "unstable: rerun": "yellow",
 }
+
+
+def command(args: argparse.Namespace) -> int:
+    """``ipcbench compare``: every input checked first, then compare, print, and gate."""
+    if args.output is not None:
+        outfile.check(args.output, "the comparison")
+    comparison = run(args.base, args.new, settings_from(args), args.confirm, args.confirm_base)
+    text = render(comparison, args.format)
+    if args.output is not None:
+        outfile.write(text, args.output, "the comparison")
+        print_gate(comparison)
+    else:
+        emit(text, args.format, comparison)
+    return EXIT_REGRESSION if args.fail and comparison.failed else EXIT_OK
+
+
+def column_title(name: str) -> str:
+    """A ratio column's heading, with its direction: below 1 is better for latency, above 1 for throughput."""
+    metric = METRICS[name]
+    return f"{metric.title} ({'>' if metric.bigger_is_better else '<'}1 better)"
 
 
 def render(comparison: Comparison, form: str) -> str:
@@ -59,7 +87,7 @@ def emit(text: str, form: str, comparison: Comparison) -> None:
         print(text, end="")
         return
     # A CI log is not a terminal: rich would wrap at 80 columns and split every ratio over two lines.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     for item in terminal(comparison):
         console.print(item)
 
@@ -121,6 +149,8 @@ def gate_lines(comparison: Comparison) -> list[str]:
     else:
         unstable = sum(cell.verdict == "unstable: rerun" for cell in comparison.cells)
         extra = f"; {unstable} unstable cell(s) not judged" if unstable else ""
+        vacuous = vacuous_reason(comparison)
+        extra += f"; {vacuous}" if vacuous else ""
         lines.append(
             f"gate: pass: no cell regressed beyond {settings.threshold:.0%} and the session noise, and no "
             f"session-wide shift beyond {settings.shift_threshold:.0%} ({gate_text(settings)}){extra}"
@@ -138,6 +168,16 @@ def shift_text(key: tuple[str, str], session: Session) -> str:
         level = f"{session.shift_level:.0%} " if session.shift_level is not None else ""
         text += f" [{low:.3f}, {high:.3f}] ({level}interval over {session.cells} cells)"
     return text
+
+
+def vacuous_reason(comparison: Comparison) -> str | None:
+    """Why a pass says nothing about a change: the same run on both sides, or no cell in common."""
+    same_file = comparison.base_path.resolve() == comparison.new_path.resolve()
+    if same_file or comparison.base == comparison.new:  # one file twice, or a copy of it
+        return "BASE and NEW are the same run: every ratio is 1 by construction, nothing was tested"
+    if not any(cell.changes for cell in comparison.cells):
+        return "no cell was measured in both files: nothing was compared"
+    return None
 
 
 def method_text(comparison: Comparison) -> str:
@@ -195,6 +235,9 @@ def notes(comparison: Comparison) -> list[str]:
             f"measured differently ({'; '.join(comparison.differences)}): the changes below include that "
             "difference, and the session noise floor is not used to explain them away"
         )
+    vacuous = vacuous_reason(comparison)
+    if vacuous:
+        notes.append(vacuous)
     names = (base["machine"].get("name"), new["machine"].get("name"))
     if _hardware(base) != _hardware(new):
         notes.append(
@@ -282,7 +325,7 @@ def terminal(comparison: Comparison) -> list[Any]:
         ("mechanism", "left"),
         ("workload", "left"),
         ("size", "right"),
-        *((METRICS[name].title + " NEW/BASE", "right") for name in SHOWN),
+        *((column_title(name), "right") for name in SHOWN),
         ("verdict", "left"),
     ):
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
@@ -328,7 +371,7 @@ def markdown(comparison: Comparison) -> str:
         "",
         method_text(comparison) + " **Bold**: a significant change beyond the threshold.",
         "",
-        "| mechanism | workload | size | " + " | ".join(METRICS[n].title for n in SHOWN) + " | verdict |",
+        "| mechanism | workload | size | " + " | ".join(column_title(n) for n in SHOWN) + " | verdict |",
         "|:--|:--|--:|--:|--:|--:|:--|",
     ]
     for cell in comparison.cells:
