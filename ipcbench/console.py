@@ -145,6 +145,9 @@ def header_lines(document: dict[str, Any]) -> list[str]:
         f"tiers {', '.join(config.get('impls') or ['python'])}"
         + _native_note(config.get("native_tier") or {}),
     ]
+    shared = _shared_cpu_note(config)
+    if shared:
+        lines.append(shared)
     incomplete = incomplete_reason(document)  # a killed run's file is valid, but must not pass for whole
     return [*lines, incomplete] if incomplete else lines
 
@@ -152,3 +155,14 @@ def header_lines(document: dict[str, Any]) -> list[str]:
 def _native_note(native_tier: dict[str, Any]) -> str:
     reason = native_tier.get("reason")
     return f" (native tier unavailable: {reason})" if reason else ""
+
+
+def _shared_cpu_note(config: dict[str, Any]) -> str | None:
+    """Said when the run put both sides on one CPU although not asked to (only one CPU was usable)."""
+    if config.get("placement") != "same-core" or config.get("pin") == "same":
+        return None
+    cpu = (config.get("pinning") or {}).get("initiator_cpu")
+    return (
+        f"both sides shared CPU {cpu}: it is the only CPU this run may use (taskset or a cpuset), so "
+        f"--pin {config.get('pin')} placed them together, as --pin same does (a spinning waiter yields)"
+    )

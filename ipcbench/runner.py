@@ -161,7 +161,8 @@ class Runner:
             meter = machine.LoadMeter()
             runs = [self.measure_run_with_load(cell, count) for _ in range(self.repeats)]
             during = meter.stop()
-            measured = summarise(replace(base, started=started), runs, during, transport.fake_clocks)
+            shared = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
+            measured = summarise(replace(base, started=started), runs, during, transport.fake_clocks, shared)
         except Exception as exc:  # whatever went wrong fails this cell only: the next cell goes on
             reason = failure_reason(cell, exc, transport)
             load = {"before": load_before, "after": machine.load_snapshot()}
@@ -303,11 +304,18 @@ def run_record(
 
 
 def summarise(
-    base: CellRecord, runs: list[RunRecord], during: dict[str, Any] | None = None, fake_clocks: bool = False
+    base: CellRecord,
+    runs: list[RunRecord],
+    during: dict[str, Any] | None = None,
+    fake_clocks: bool = False,
+    shared_cpu: bool = False,
 ) -> CellRecord:
     """The measured cell from its runs (which it leaves as they are): each figure the median of its runs'
     figures, with an interval across runs; tails from all raw samples; and whether the runs can be trusted
-    (``stats.instability``, with ``during``: what other programs did meanwhile)."""
+    (``stats.instability``, with ``during``: what other programs did meanwhile).
+
+    A pair that shares one CPU (``shared_cpu``) keeps one of its own sides waiting for it all the time, so
+    CPU pressure then measures the pair, not other programs: only their CPU time counts as a busy machine."""
     workload = workloads.get(base.workload)
     rates = [run.bytes_per_s for run in runs]
     throughput = stats.throughput_summary(rates, [run.msgs_per_s for run in runs])
@@ -324,6 +332,9 @@ def summarise(
     loads = [run.load for run in runs]
     if fake_clocks:  # the machine's load cannot touch the figures
         during, loads = None, []
+    if shared_cpu:
+        during = {**(during or {}), "cpu_pressure": None}
+        loads = [{**load, "cpu_pressure": None} if load else load for load in loads]
     reason = stats.instability(basis, base.workload, during, loads, len(os.sched_getaffinity(0)))
     return replace(
         base,
