@@ -7,6 +7,8 @@ exit status 2, and Ctrl-C to status 130, so no user mistake ends in a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 
 
 class _Parser(argparse.ArgumentParser):
+    # Each subcommand's own parser, so an error about its arguments points to its own --help.
+    subcommands: dict[str, argparse.ArgumentParser]
+
     def error(self, message: str) -> NoReturn:
         raise InputError(f"{message} (see `{self.prog} --help`)")
 
@@ -156,6 +161,12 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare_command(args: argparse.Namespace) -> int:
+    from ipcbench import compare_output  # rich is imported only by the commands that print with it
+
+    return compare_output.command(args)
+
+
 def clean_command(args: argparse.Namespace) -> int:
     from ipcbench.console import console
     from ipcbench.ledger import clean, live_runs
@@ -248,22 +259,24 @@ def _commands() -> dict[str, Command]:
             verdict_output.add_arguments,
             "the verdicts on the four claims: table, markdown or json",
         ),
-        "compare": (compare.command, compare.add_arguments, "compare two runs; --fail gates CI"),
+        "compare": (compare_command, compare.add_arguments, "compare two runs; --fail gates CI"),
         "history": (history.command, history.add_arguments, "each cell over time across result files"),
         "export": (exports.command, exports.add_arguments, "convert a result file for other trackers"),
         "clean": (clean_command, None, "remove IPC objects that killed runs left behind"),
     }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(prog="ipcbench", description="Measure inter-process communication on this machine.")
     parser.add_argument("--version", action="version", version=f"ipcbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.subcommands = {}
     for name, (function, add_arguments, help_text) in _commands().items():
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         if add_arguments is not None:
             add_arguments(command_parser)
         command_parser.set_defaults(function=function)
+        parser.subcommands[name] = command_parser
     return parser
 
 
@@ -271,6 +284,23 @@ def _installed() -> Registry:
     from ipcbench.transports import REGISTRY
 
     return REGISTRY
+
+
+def parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse the command line; arguments the subcommand does not know are its error, not the top level's."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.subcommands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
+# Characters str.splitlines() breaks at: a file name holding one must not break the one-line contract.
+_LINE_BREAKS = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _one_line(message: str) -> str:
+    return _LINE_BREAKS.sub(lambda match: repr(match.group())[1:-1], message)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -283,13 +313,18 @@ def main(
     """The ``ipcbench`` command. Tests plug their seams in here: ``registry`` replaces the installed
     mechanisms (with the mock added), ``fault`` injects a fault into every run (``faults.py``)."""
     signal.signal(signal.SIGTERM, _terminate)
+    # A path from the command line may hold bytes that are not UTF-8 (decoded as surrogates): print them
+    # back as the same bytes instead of failing on the line that names the file just written.
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="surrogateescape")  # type: ignore[union-attr]
+        sys.stderr.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
-        args = build_parser().parse_args(argv)
+        args = parse(argv)
         args.registry = registry if registry is not None else _installed()
         args.fault = fault
         return int(args.function(args))
     except InputError as exc:
-        print(f"ipcbench: error: {exc}", file=sys.stderr)
+        print(f"ipcbench: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("ipcbench: interrupted; finished cells are saved", file=sys.stderr)

@@ -28,7 +28,7 @@ from tests.conftest import ROOT, run_cli
         (["run", "--sizes", "-5"], "malformed size '-5'"),
         (["run", "--profile", "leisurely"], "unknown profile 'leisurely'"),
         (["run", "--workloads", "juggle"], "unknown workload 'juggle'"),
-        (["run", "--repeats", "0"], "--repeats must be at least 1"),
+        (["run", "--repeats", "0"], "--repeats must be from 1 to 100"),
         (["show", "/nonexistent/result.json"], "no such file"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
     ],
