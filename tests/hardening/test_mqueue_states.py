@@ -5,6 +5,9 @@ check's view of it) and once broke ``make test`` on machines without it (issue 8
 machine's own state; this test reruns the queue-dependent tests in a private mount namespace
 (``unshare -m``) with ``/dev/mqueue`` unmounted and with it mounted, so neither state can break unnoticed.
 Mounts made in the namespace vanish with it; the machine's own mounts are never touched.
+
+The rerun also gets its own IPC namespace (``-i``) and its own ``/dev/shm``: its leak check then sees only
+its own objects, not those of other test runs sharing the machine.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ QUEUE_TESTS = (
     "ledger or queue or posix-mq or orphans",
 )
 NESTED = "IPCBENCH_MQUEUE_STATE"  # set inside the namespace, so the rerun does not rerun itself
+PRIVATE_SHM = "mount -t tmpfs -o mode=1777 tmpfs /dev/shm"
 SETUP = {
     "unmounted": "umount /dev/mqueue 2>/dev/null; ! mountpoint -q /dev/mqueue",
-    "mounted": "mountpoint -q /dev/mqueue || { mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue; }",
+    # A queue file system mounted from inside the new IPC namespace shows that namespace's queues.
+    "mounted": "umount /dev/mqueue 2>/dev/null; mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue",
 }
 
 
@@ -37,8 +42,8 @@ def _namespaces_usable() -> str | None:
         return "already inside the namespace rerun"
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return "needs root and unshare(1) for a private mount namespace"
-    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
-    return None if probe.returncode == 0 else f"unshare -m refused: {probe.stderr.decode().strip()}"
+    probe = subprocess.run(["unshare", "-m", "-i", "true"], capture_output=True, check=False)
+    return None if probe.returncode == 0 else f"unshare -m -i refused: {probe.stderr.decode().strip()}"
 
 
 @pytest.mark.slow
@@ -49,9 +54,9 @@ def test_queue_tests_pass_with_mqueue(state: str) -> None:
         pytest.skip(reason)
     pytest_command = " ".join([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
     selection = " ".join(f"'{part}'" for part in QUEUE_TESTS)
-    script = f"{SETUP[state]} && exec {pytest_command} {selection}"
+    script = f"{PRIVATE_SHM} && {SETUP[state]} && exec {pytest_command} {selection}"
     result = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+        ["unshare", "-m", "-i", "--propagation", "private", "sh", "-c", script],
         capture_output=True,
         text=True,
         timeout=110,
