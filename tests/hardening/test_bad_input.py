@@ -82,13 +82,13 @@ def test_run_refuses_bad_options_before_any_work(
     args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    assert main(["run", "--transports", "mock", "--sizes", "64", "--output", str(out), *args]) == 2
+    assert main(["run", "--transports", "pipe", "--sizes", "64", "--output", str(out), *args]) == 2
     assert message in one_error_line(capsys)
     assert not out.exists() and list(tmp_path.iterdir()) == []  # no folder made, nothing outside --output
 
 
 def test_a_workload_named_twice_is_measured_once() -> None:
-    options = build_options(workloads="stream,stream,pingpong,stream", transports="mock")
+    options = build_options(workloads="stream,stream,pingpong,stream", transports="pipe")
     assert options.workloads == ("stream", "pingpong")
 
 
