@@ -89,7 +89,7 @@ def _replace(data: bytes, real: Path) -> None:
     made = [folder for folder in (real.parent, *real.parent.parents) if not folder.exists()]
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
-        _replace_in(data, real)
+        replace_atomically(data, real)
     except BaseException:
         for folder in made:  # deepest first: leave no empty folders from a write that failed
             with contextlib.suppress(OSError):
@@ -97,15 +97,28 @@ def _replace(data: bytes, real: Path) -> None:
         raise
 
 
-def _replace_in(data: bytes, real: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name[:_TEMP_PREFIX_CHARS]}.", suffix=".tmp")
+def replace_atomically(data: bytes, real: Path) -> None:
+    """Replace the regular file ``real`` (in an existing folder): readers see the old or the new one."""
+    tmp = write_temporary(data, real)
+    try:
+        os.replace(tmp, real)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_temporary(data: bytes, target: Path) -> str:
+    """``data`` in a new temporary file beside ``target`` (synced, mode 0644), for a rename or link onto
+    ``target``; returns its name. Nothing is left behind if writing fails."""
+    prefix = f".{target.name[:_TEMP_PREFIX_CHARS]}."
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, real)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return tmp

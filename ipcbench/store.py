@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ipcbench import records, workloads
+from ipcbench import outfile, records, workloads
 from ipcbench.errors import InputError, ResultFileError
 
 # Schema history:
@@ -115,29 +115,13 @@ def create(document: dict[str, Any], path: Path, attempts: int = 100) -> Path:
 
 
 def _write_temporary(document: dict[str, Any], path: Path) -> str:
-    text = json.dumps(document, indent=1, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
+    return outfile.write_temporary(json.dumps(document, indent=1, allow_nan=False).encode(), path)
 
 
 def save(document: dict[str, Any], path: Path) -> None:
     """Write atomically: readers see the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _write_temporary(document, path)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    outfile.replace_atomically(json.dumps(document, indent=1, allow_nan=False).encode(), path)
 
 
 def load(path: Path | str) -> dict[str, Any]:
