@@ -124,7 +124,10 @@ def summaries(paths: Iterable[Path | str], tables: bool = False) -> list[Summary
             found.extend(members)
         else:
             found.append(summarize(store.load(path), path))
-    return sorted(found, key=lambda summary: (summary.created, str(summary.path)))
+    unique = {
+        summary.path.resolve(): summary for summary in reversed(found)
+    }  # a file named twice counts once
+    return sorted(unique.values(), key=lambda summary: (summary.created, str(summary.path)))
 
 
 def _folder(folder: Path, tables: bool) -> list[Summary]:
@@ -148,8 +151,8 @@ def _parse_member(data: bytes, file: Path) -> dict[str, Any] | None:
         store.load(file)  # raises the one-line error
         raise
     document = store.decode_json(text, str(file))
-    if isinstance(document, dict) and "schema_version" not in document:
-        return None
+    if not isinstance(document, dict) or "schema_version" not in document:
+        return None  # a list (a github-action-benchmark export) or another object: not ours, as in frames
     return store.accept(document, str(file), decode_histograms=False)
 
 

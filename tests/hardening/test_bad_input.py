@@ -143,7 +143,7 @@ COMMANDS = {
 @pytest.fixture
 def quick_report(monkeypatch: pytest.MonkeyPatch) -> None:
     """The page's content is tested elsewhere; here only where it goes (drawing costs seconds)."""
-    monkeypatch.setattr("ipcbench.report.page.render", lambda runs: "<!DOCTYPE html><p>report</p>\n")
+    monkeypatch.setattr("ipcbench.report.page.render", lambda *args: "<!DOCTYPE html><p>report</p>\n")
 
 
 @pytest.fixture

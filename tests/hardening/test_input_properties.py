@@ -146,7 +146,7 @@ def everything(folder: Path) -> set[Path]:
 def test_an_output_path_is_written_whole_or_refused_in_one_line(
     command: str, output: str, result: Path, monkeypatch: pytest.MonkeyPatch, capsysbinary: Any
 ) -> None:
-    monkeypatch.setattr("ipcbench.report.page.render", lambda runs: "<!DOCTYPE html><p>report</p>\n")
+    monkeypatch.setattr("ipcbench.report.page.render", lambda *args: "<!DOCTYPE html><p>report</p>\n")
     with tempfile.TemporaryDirectory() as outer:
         work = Path(outer) / "work"
         work.mkdir()

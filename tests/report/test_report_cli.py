@@ -75,7 +75,7 @@ def test_one_bad_file_in_a_folder_stops_the_report(
 def test_an_empty_folder_has_nothing_to_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "out.html")]) == 2
-    assert "no result files in this folder" in one_error_line(capsys)
+    assert "nothing to report" in one_error_line(capsys)
 
 
 def test_a_missing_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
