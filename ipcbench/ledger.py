@@ -90,6 +90,19 @@ class Ledger:
             self.entries.remove((kind, identifier))
         self._write()
 
+    def sweep(self, kinds: dict[str, ObjectKind]) -> list[str]:
+        """Remove what this runner recorded and no transport struck out, and forget it; return what was
+        removed. An interrupt between an object's creation and the transport keeping its handle leaves the
+        object known only here, so the runner sweeps after every run. The same ownership checks as
+        ``clean`` apply: an entry can name a key that a collision made someone else's."""
+        removed: list[str] = []
+        for kind, identifier in list(self.entries):
+            reason = _not_ours(kinds.get(kind), identifier, self.tag, self.directory)
+            if reason is None and remove_object(kinds.get(kind), identifier):
+                removed.append(f"{kind} {identifier}")
+            self.discard(kind, identifier)
+        return removed
+
     def private_dir(self) -> Path:
         """A fresh folder (mode 0700) for FIFOs and socket files, recorded in the ledger."""
         path = Path(tempfile.mkdtemp(prefix=f"{self.tag}-", dir=self.directory))

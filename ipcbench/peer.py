@@ -38,6 +38,7 @@ from ipcbench.transports.base import Transport
 from ipcbench.workloads import Job, Workload
 
 PR_SET_PDEATHSIG = 1
+RUNNER_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @dataclass
@@ -68,8 +69,6 @@ def current_cpu() -> int | None:
 def _child_main(
     role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None, fault: Fault | None
 ) -> PeerReport:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.disable()
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
@@ -116,10 +115,20 @@ def spawn(
     """Fork one measuring process; the runner keeps the read end of its result pipe."""
     result_r, result_w = os.pipe()
     parent = os.getpid()
-    pid = os.fork()
+    # Ctrl-C and SIGTERM are held while forking: one arriving at that moment is delivered to the runner
+    # right after (never lost), and the child sets its own dispositions before it can receive either.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, RUNNER_SIGNALS)
+    try:
+        pid = os.fork()
+    finally:
+        if os.getpid() == parent:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
     if pid == 0:  # pragma: no cover - runs in the child, which never returns
         code = 0
         try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(result_r)
             _die_with_parent(parent)
             report = _child_main(role, transport, job, sync, cpu, fault)

@@ -234,6 +234,7 @@ class Runner:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             transport.destroy()
+            self.ledger.sweep(type(transport).ledger_kinds)
         initiator, peer = children[1].report, children[0].report
         if initiator is None or peer is None:
             raise AssertionError("unreachable: wait_all returns only when both sides reported")

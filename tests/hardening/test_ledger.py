@@ -217,3 +217,33 @@ def test_ipcbench_clean_says_what_it_left_alone(state_dir: Path, segment: sysv_i
     assert result.returncode == 0, result.stderr
     assert f"left alone: sysv-shm {segment.key}: segment {segment.key} was created by pid" in result.stdout
     assert object_exists("sysv-shm", str(segment.key))
+
+
+def test_a_run_sweeps_objects_its_transport_never_got_to_keep(tmp_path: Path) -> None:
+    """Ctrl-C between an object's creation and the transport keeping its handle: the object is known only
+    to the ledger, and the runner's sweep after the run removes it (and nothing the ledger names that is
+    someone else's: a SysV key made by another process under the same key survives)."""
+    from ipcbench.transports.posix_shm import SHM_OBJECT
+    from ipcbench.transports.sysv_shm import SysvShmTransport
+
+    ledger = Ledger(directory=tmp_path)
+    name = f"/ipcbench-{os.getpid()}-{os.urandom(8).hex()}"
+    ledger.add("posix-shm", name)
+    orphan = posix_ipc.SharedMemory(name, posix_ipc.O_CREX, mode=0o600, size=4096)
+    orphan.close_fd()
+    stranger = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, mode=0o644, size=4096)
+    try:
+        ledger.add("sysv-shm", str(stranger.key))
+        kinds = {"posix-shm": SHM_OBJECT, **SysvShmTransport.ledger_kinds}
+        assert ledger.sweep(kinds) == [f"posix-shm {name}"]
+        assert not Path(f"/dev/shm/{name[1:]}").exists()
+        assert ledger.entries == [] and not ledger.path.exists()
+        assert any(
+            row.split()[1] == str(stranger.id)
+            for row in Path("/proc/sysvipc/shm").read_text().splitlines()[1:]
+        )  # still there
+    finally:
+        stranger.detach()
+        stranger.remove()
+        with pytest.raises(posix_ipc.ExistentialError):
+            posix_ipc.unlink_shared_memory(name)
