@@ -7,6 +7,7 @@ ipcbench state folder before a test and fails the test if anything new is left a
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,12 @@ def no_leaks() -> Iterator[None]:
 @pytest.fixture
 def state_dir() -> Path:
     return Path(_STATE)
+
+
+def restore_sigint() -> None:
+    """``preexec_fn`` for a child a test will Ctrl-C: a shell starts background jobs (CI runners, ``make
+    test &``) with SIGINT ignored, a Python child then inherits that and installs no KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_cli(

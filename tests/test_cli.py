@@ -15,7 +15,7 @@ import pytest
 
 from ipcbench import store
 from ipcbench.plan import default_impls
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, restore_sigint, run_cli
 
 
 @pytest.mark.parametrize(
@@ -159,6 +159,7 @@ def test_ctrl_c_keeps_finished_cells_and_leaves_nothing(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=restore_sigint,
     )
     try:
         _wait_for_cells(tmp_path, 1)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ipcbench import store
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, restore_sigint, run_cli
 from tests.hardening.helpers import marked_processes, object_exists, saved_cells, stop, wait_for
 from tests.hardening.test_kill import Victim, kill_all_mid_cell
 
@@ -43,7 +43,14 @@ def test_sigkilled_library_runs_are_cleaned(tmp_path: Path, state_dir: Path) -> 
 def test_ctrl_c_during_library_mechanisms_leaves_nothing(tmp_path: Path) -> None:
     arguments = ["--transports", NEW, "--sizes", "64,4K", "--budget", "0.05", "--repeats", "3"]
     command = [sys.executable, "-m", "ipcbench", "run", *arguments, "--output", str(tmp_path), "--quiet"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=restore_sigint,
+    )
     try:
         wait_for(lambda: saved_cells(tmp_path) >= 2, 60, "two saved cells")
         time.sleep(0.2)  # inside a later cell, with objects and children alive
