@@ -22,7 +22,7 @@ from itertools import product
 from typing import Any
 
 from ipcbench.errors import InputError
-from ipcbench.units import format_size, parse_sizes
+from ipcbench.units import format_size, parse_size
 
 Tune = tuple[tuple[str, Any], ...]  # sorted (key, value) pairs; () is the untuned cell
 
@@ -39,7 +39,7 @@ class Setting:
 
 
 def _size(text: str) -> int:
-    return parse_sizes(text)[0]
+    return parse_size(text, largest=None)  # a buffer, not a message: the sysctl's check names its limit
 
 
 def _whole(text: str) -> int:

@@ -16,8 +16,9 @@ MIN_SIZE = 16
 MAX_SIZE = 64 << 20
 
 
-def parse_size(text: str) -> int:
-    """``"4K"`` -> 4096. Raises ``InputError`` for malformed, zero, negative or absurd sizes."""
+def parse_size(text: str, largest: int | None = MAX_SIZE) -> int:
+    """``"4K"`` -> 4096. Raises ``InputError`` for malformed, zero, negative or absurd sizes; ``largest``
+    None for a size that is not a message (a kernel buffer: its own limit is checked where it applies)."""
     match = _SIZE_RE.match(text)
     if not match:
         raise InputError(
@@ -26,9 +27,9 @@ def parse_size(text: str) -> int:
     size = int(match.group(1)) * _FACTORS[match.group(2).upper()]
     if size < MIN_SIZE:
         raise InputError(f"size {text.strip()!r} is below the minimum of {MIN_SIZE} bytes")
-    if size > MAX_SIZE:
+    if largest is not None and size > largest:
         raise InputError(
-            f"size {text.strip()!r} is above the largest message ipcbench measures, {format_size(MAX_SIZE)}"
+            f"size {text.strip()!r} is above the largest message ipcbench measures, {format_size(largest)}"
         )
     return size
 

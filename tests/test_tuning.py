@@ -45,6 +45,7 @@ def test_a_setting_applies_only_to_the_mechanisms_that_have_it() -> None:
         transports="pipe,unix,posix-shm/spin,posix-shm/hybrid",
         sizes="64",
         workloads="stream",
+        impls="python",
         tune=("pipe_buffer=default,1M", "spin_us=5,100"),
     )
     labels = [cell.mechanism for cell in cells(options)]
