@@ -4,7 +4,7 @@ Both tiers run the same loops over the same kernel objects (``impl``: ``native``
 the bindings), so for one mechanism and size the difference is what Python itself costs. A rung gives the
 cost per round trip (ping-pong p50) or per message (stream: 1 / messages per second), the difference
 absolute per round trip and per message (a round trip carries two messages), and the ratio Python/native
-with a 95% bootstrap interval from the per-run figures of each tier. Pure: a ``Run`` in, rungs out; the
+with its exact Mann-Whitney interval from the per-run figures of each tier. Pure: a ``Run`` in, rungs out; the
 figure is drawn with the report's helpers.
 """
 
