@@ -49,7 +49,7 @@ PROFILES = {
             (64, 4 * KIB, MIB),
             3,
             0.02,
-            f"CI smoke run: 3 sizes, 3 runs per cell (~30 s); leaves {', '.join(NARROW)} to full",
+            f"CI smoke run: 3 sizes, 3 runs per cell (~50 s); leaves {', '.join(NARROW)} to full",
             NARROW,
         ),
         Profile(
@@ -57,7 +57,7 @@ PROFILES = {
             (64, 512, 4 * KIB, 64 * KIB, MIB, 16 * MIB),
             5,
             0.05,
-            f"6 sizes from 64 B to 16 MiB, 5 runs per cell (~3 min); leaves {', '.join(NARROW)} to full",
+            f"6 sizes from 64 B to 16 MiB, 5 runs per cell (~5 min); leaves {', '.join(NARROW)} to full",
             NARROW,
         ),
         Profile(
