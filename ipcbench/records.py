@@ -80,6 +80,11 @@ class PeerReport:
     cpu_sys_ns: int = 0
     samples: bytes | None = None  # a latency workload's initiator: int64 round trips, in order
     cpu: int | None = None  # the CPU the process last ran on
+    # ``openloop``: the initiator's schedule (first intended send, step) and actual send times (int64) ...
+    start_ns: int | None = None
+    interval_ns: int | None = None
+    sends: bytes | None = None
+    arrivals: bytes | None = None  # ... and the peer's arrival times (int64), in order
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +107,9 @@ class RunRecord(_ReadsLikeJson):
     params: dict[str, Any] = field(default_factory=dict)
     samples: Any = field(default=None, repr=False)  # numpy int64 array of round trips, or None
     back_samples: Any = field(default=None, repr=False)  # ``oneway``: the way back's legs
+    # ``openloop``: ``samples`` are latencies from the intended send times, these from the actual ones ...
+    uncorrected: Any = field(default=None, repr=False)
+    achieved_msgs_per_s: float | None = None  # ... and the rate delivered against the schedule
 
     def to_json(self) -> dict[str, Any]:
         return _json(self, None)
@@ -130,6 +138,10 @@ class CellRecord(_ReadsLikeJson):
     cpu_ns_per_msg: dict[str, float] | None = stored("figures", None, keys=("initiator", "peer"))
     messages: int = stored("whole", 0, required=True)  # over all runs
     histogram: str | None = stored("histogram", None)  # HDR histogram of every latency sample
+    # ``openloop``: the stream capacity (messages/s) its offered rates are fractions of, and one entry per
+    # offered rate (``workloads.openloop.sweep_entry``).
+    capacity_msgs_per_s: float | None = stored("number", None, omit_none=True)
+    rate_sweep: list[dict[str, Any]] | None = stored("rate_sweep", None, omit_none=True)
     params: dict[str, Any] | None = stored("params", None)  # the channel's settings, read back
     runs: tuple[RunRecord, ...] = stored("runs", (), required=True)
     cv: float | None = stored("number", None)  # spread of the runs' headline figure

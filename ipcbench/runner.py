@@ -32,6 +32,7 @@ from ipcbench.transports import REGISTRY, ChannelSpec, Registry, Transport
 from ipcbench.transports.base import DEFAULT_SPIN_NS
 from ipcbench.transports.origin import mechanism_info
 from ipcbench.workloads import Job
+from ipcbench.workloads.openloop import RATE_FRACTIONS, delivered_rate, latencies, sweep_entry
 
 KIB = 1 << 10
 CALIBRATION_TARGET_S = 0.004
@@ -157,12 +158,17 @@ class Runner:
         load_before = machine.load_snapshot()
         started = store.now_utc()
         try:
-            count = self.calibrate(cell)
             meter = machine.LoadMeter()
-            runs = [self.measure_run_with_load(cell, count) for _ in range(self.repeats)]
+            if workloads.get(cell.workload).sweeps:
+                runs, sweep = self.measure_sweep(cell)
+            else:
+                runs, sweep = self.measure_runs(cell), None
             during = meter.stop()
             shared = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
             measured = summarise(replace(base, started=started), runs, during, transport.fake_clocks, shared)
+            if sweep is not None:
+                capacity = measured.throughput["msgs_per_s"] if measured.throughput else None
+                measured = replace(measured, capacity_msgs_per_s=capacity, rate_sweep=sweep)
         except Exception as exc:  # whatever went wrong fails this cell only: the next cell goes on
             reason = failure_reason(cell, exc, transport)
             load = {"before": load_before, "after": machine.load_snapshot()}
@@ -170,11 +176,33 @@ class Runner:
         load = {"before": load_before, "after": machine.load_snapshot(), "during": during}
         return replace(measured, finished=store.now_utc(), load=load)
 
-    def measure_run_with_load(self, cell: Cell, count: int) -> RunRecord:
+    def measure_runs(self, cell: Cell) -> list[RunRecord]:
+        """Calibrate the count to the budget, then measure ``repeats`` independent runs."""
+        count = self.calibrate(cell)
+        return [self.measure_run_with_load(cell, count) for _ in range(self.repeats)]
+
+    def measure_sweep(self, cell: Cell) -> tuple[list[RunRecord], list[dict[str, Any]]]:
+        """An open-loop cell: the stream capacity at its size first (those runs become the cell's runs and
+        ``throughput``), then ``repeats`` runs at each fraction of it, each entry of the ``rate_sweep``.
+        A run lasts about ``budget_s`` at its rate; a rate not kept stays the rate offered."""
+        capacity_runs = self.measure_runs(replace(cell, workload="stream"))
+        capacity = float(np.median([run.msgs_per_s for run in capacity_runs]))
+        low, high = self.options.min_messages, self.options.max_messages
+        sweep = []
+        for fraction in RATE_FRACTIONS:
+            offered = fraction * capacity
+            count = int(min(high, max(low, self.budget_s * offered)))
+            runs = [self.measure_run_with_load(cell, count, offered) for _ in range(self.repeats)]
+            corrected, uncorrected = [run.samples for run in runs], [run.uncorrected for run in runs]
+            achieved = [float(run.achieved_msgs_per_s or 0.0) for run in runs]
+            sweep.append(sweep_entry(fraction, offered, corrected, uncorrected, achieved))
+        return capacity_runs, sweep
+
+    def measure_run_with_load(self, cell: Cell, count: int, rate: float = 0.0) -> RunRecord:
         """A measured run, with what other programs did to the CPUs meanwhile (``run.load``): a load that
         differs between the runs of a cell makes them disagree for a reason other than the mechanism."""
         meter = machine.LoadMeter()
-        run = self.measure_run(cell, count, warmup_for(count))
+        run = self.measure_run(cell, count, warmup_for(count), rate)
         return replace(run, load=meter.stop())
 
     def calibrate(self, cell: Cell) -> int:
@@ -198,7 +226,7 @@ class Runner:
     def _calibration_run(self, cell: Cell, count: int) -> float:
         return max(int(self.measure_run(cell, count, warmup=2).elapsed_ns), 1) / 1e9
 
-    def measure_run(self, cell: Cell, count: int, warmup: int) -> RunRecord:
+    def measure_run(self, cell: Cell, count: int, warmup: int, rate: float = 0.0) -> RunRecord:
         """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
         same_core = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
         lockstep = workloads.get(cell.workload).lockstep
@@ -215,6 +243,7 @@ class Runner:
             secrets.randbits(32),
             self.options.verify_every,
             cell.impl,
+            rate,
         )
         children: list[Child] = []
         sync = os.pipe()
@@ -244,6 +273,8 @@ class Runner:
 def tier_unavailable(cell: Cell, transport: type[Transport]) -> str | None:
     """Why this cell's tier cannot run it: no native tier here, or a variant only the native tier has."""
     if cell.impl == "native":
+        if not workloads.get(cell.workload).native_loops:
+            return f"the {cell.workload} workload has no native loops yet: its cells run in the Python tier"
         reason = native.unavailable()
         return None if reason is None else f"native tier unavailable: {reason}"
     if cell.variant in transport.native_only:
@@ -285,6 +316,11 @@ def run_record(
         p50, p99 = (float(v) for v in np.percentile(samples, [50, 99]))
     if workload.samples_from_peer and initiator.samples is not None:  # the way back
         back = np.frombuffer(initiator.samples, dtype=np.int64)
+    timing: dict[str, Any] = {}
+    if initiator.sends is not None and peer.arrivals is not None:  # an open loop's schedule
+        timing = open_loop_timing(initiator, peer)
+        samples = timing.pop("samples")
+        p50, p99 = (float(v) for v in np.percentile(samples, [50, 99]))
     return RunRecord(
         messages=count,
         elapsed_ns=elapsed,
@@ -301,7 +337,19 @@ def run_record(
         params=params,
         samples=samples,
         back_samples=back,
+        **timing,
     )
+
+
+def open_loop_timing(initiator: PeerReport, peer: PeerReport) -> dict[str, Any]:
+    """An open-loop run's latencies from its intended send times (``samples``) and its actual ones
+    (``uncorrected``), and the rate it delivered against its schedule."""
+    sends = np.frombuffer(initiator.sends or b"", dtype=np.int64)
+    arrivals = np.frombuffer(peer.arrivals or b"", dtype=np.int64)
+    start, interval = int(initiator.start_ns or 0), int(initiator.interval_ns or 1)
+    corrected, uncorrected = latencies(start, interval, sends, arrivals)
+    achieved = delivered_rate(start, interval, arrivals)
+    return {"samples": corrected, "uncorrected": uncorrected, "achieved_msgs_per_s": achieved}
 
 
 def summarise(

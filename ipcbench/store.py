@@ -30,6 +30,7 @@ from typing import Any, NoReturn
 
 from ipcbench import outfile, records, workloads
 from ipcbench.errors import InputError, ResultFileError
+from ipcbench.workloads.openloop import SWEEP_KEYS
 
 # Schema history:
 #   1 (ipcbench 0.1): the first format, as in DESIGN.md, plus "status", per-cell "params", "load",
@@ -483,6 +484,29 @@ def _validate_run(check: _Check, value: Any, at: str, workload: str) -> None:
         check.number(check.key(run, name, at), f"{at}.{name}", positive=True)
 
 
+def _validate_rate_sweep(check: _Check, value: Any, at: str, workload: Any) -> None:
+    """``rate_sweep`` (``openloop``): per offered rate, the rates, whether it was kept, and the corrected and
+    uncorrected latency figures (every key a number: a reader plots and divides them)."""
+    if not isinstance(value, list):
+        check.fail(at, "expected a list of offered-rate entries")
+    for index, entry in enumerate(value):
+        where = f"{at}[{index}]"
+        entry = check.obj(entry, where)
+        for name in ("offered_msgs_per_s", "achieved_msgs_per_s"):
+            check.number(check.key(entry, name, where), f"{where}.{name}", positive=name.startswith("off"))
+        check.flag(check.key(entry, "kept", where), f"{where}.kept")
+        for name in ("latency_ns", "latency_uncorrected_ns"):
+            figures = check.obj(check.key(entry, name, where), f"{where}.{name}")
+            for key in SWEEP_KEYS:  # the workload's keys, all required
+                check.number(check.key(figures, key, f"{where}.{name}"), f"{where}.{name}.{key}")
+        for name in ("runs_p50_ns", "runs_p99_ns"):
+            runs = entry.get(name, [])
+            if not isinstance(runs, list):
+                check.fail(f"{where}.{name}", "expected a list of numbers")
+            for i, figure in enumerate(runs):
+                check.number(figure, f"{where}.{name}[{i}]")
+
+
 def _validate_impl(check: _Check, value: Any, at: str, workload: Any) -> None:
     if value not in IMPLS:
         check.fail(at, f"expected one of {', '.join(IMPLS)}")
@@ -497,6 +521,7 @@ _STRUCTURES = {
     "tune": _validate_tune,
     "runs": _validate_runs,
     "cpus": _validate_cpus,
+    "rate_sweep": _validate_rate_sweep,
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ipcbench.errors import InputError
 from ipcbench.workloads.base import Clock, CpuMeter, Job, Workload
 from ipcbench.workloads.oneway import Oneway
+from ipcbench.workloads.openloop import Openloop
 from ipcbench.workloads.pingpong import Pingpong
 from ipcbench.workloads.stream import Stream
 
@@ -18,6 +19,7 @@ REGISTRY: dict[str, Workload] = {
         Pingpong(),
         Stream(),
         Oneway(),
+        Openloop(),
     )
 }
 WORKLOADS = tuple(REGISTRY)

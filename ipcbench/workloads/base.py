@@ -40,6 +40,7 @@ class Job:
     seed: int
     verify_every: int = 1
     impl: str = "python"  # "native": the same protocol with the hot loops in C (ipcbench.native)
+    rate: float = 0.0  # messages/s an open loop's schedule offers (0 elsewhere)
 
 
 class CpuMeter:
@@ -115,6 +116,11 @@ class Workload(ABC):
     min_size: ClassVar[int] = 16
     # Measured when ``--workloads`` names none (``oneway`` only when asked for).
     by_default: ClassVar[bool] = True
+    # Has C loops for the native tier (a native cell of a workload without them is skipped, with the reason).
+    native_loops: ClassVar[bool] = True
+    # Measured as a sweep of offered rates after the mechanism's stream capacity (``openloop``), not as
+    # ``repeats`` runs of one calibrated count.
+    sweeps: ClassVar[bool] = False
 
     @abstractmethod
     def initiator(
