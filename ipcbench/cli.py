@@ -112,7 +112,7 @@ def _largest_size(cls: Any, limits: dict[str, Any]) -> str:
 def run_command(args: argparse.Namespace) -> int:
     """Measure, save after every cell, print the summary table."""
     from ipcbench import native
-    from ipcbench.console import RunProgress, console, header_lines, result_table
+    from ipcbench.console import RunProgress, console, header_lines, result_table, sweep_table
     from ipcbench.plan import build_options
     from ipcbench.runner import Runner
 
@@ -144,6 +144,8 @@ def run_command(args: argparse.Namespace) -> int:
         console.print(f"removed an orphan: {line}", markup=False)
     if not args.quiet:
         console.print(result_table(document))
+        if (sweeps := sweep_table(document)) is not None:
+            console.print(sweeps)
         for line in header_lines(document):
             console.print(line, markup=False)
     print(f"results: {path}", flush=True)  # plain print: scripts read this line, never wrapped
@@ -152,10 +154,12 @@ def run_command(args: argparse.Namespace) -> int:
 
 def show_command(args: argparse.Namespace) -> int:
     from ipcbench import store
-    from ipcbench.console import console, header_lines, result_table
+    from ipcbench.console import console, header_lines, result_table, sweep_table
 
     document = store.load(args.file)
     console.print(result_table(document, title=str(args.file)))
+    if (sweeps := sweep_table(document)) is not None:
+        console.print(sweeps)
     for line in header_lines(document):
         console.print(line, markup=False)
     return 0

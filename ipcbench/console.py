@@ -76,6 +76,8 @@ def one_line(cell: dict[str, Any]) -> str:
     if cell.get("latency_ns"):
         leg = "one-way" if cell["workload"] == "oneway" else "round trip"
         return f"p50 {format_ns(cell['latency_ns']['p50'])} {leg}"
+    if cell.get("rate_sweep"):
+        return f"{_sweep_note(cell)}"
     return f"{format_rate(cell['throughput']['bytes_per_s'])}"
 
 
@@ -116,6 +118,8 @@ def _row(cell: dict[str, Any]) -> list[str]:
     )
     if ((cell.get("params") or {}).get("wait") or "").startswith("spin"):
         note = ", ".join(filter(None, [cell["params"]["wait"], note]))
+    if cell.get("rate_sweep"):  # openloop: the throughput columns are the capacity swept against
+        note = ", ".join(filter(None, [_sweep_note(cell), note]))
     if cell.get("latency_back_ns"):  # oneway: the columns are the forward leg
         back = format_ns(cell["latency_back_ns"]["p50"])
         note = ", ".join(filter(None, [f"one-way, initiator to peer (way back p50 {back})", note]))
@@ -129,6 +133,51 @@ def _row(cell: dict[str, Any]) -> list[str]:
         f"{format_ns(cpu.get('initiator'))} | {format_ns(cpu.get('peer'))}",
         note,
     ]
+
+
+def _sweep_note(cell: dict[str, Any]) -> str:
+    from ipcbench.workloads.openloop import knee
+
+    sweep = cell["rate_sweep"]
+    kept = [entry["offered_msgs_per_s"] for entry in sweep if entry["kept"]]
+    bend = knee(sweep)
+    return (
+        f"stream capacity shown; rates kept up to {format_rate(max(kept), '/s') if kept else 'none'}; "
+        f"p99 doubles at {format_rate(bend, '/s') if bend else 'no rate swept'} (see the sweep table)"
+    )
+
+
+def _offered(entry: dict[str, Any]) -> str:
+    fraction = entry.get("fraction_of_capacity")
+    share = f" ({fraction:.0%})" if isinstance(fraction, (int, float)) else ""
+    return f"{format_rate(entry['offered_msgs_per_s'], '/s')}{share}"
+
+
+def sweep_table(document: dict[str, Any]) -> Table | None:
+    """The open-loop cells' rate sweeps: latency from the intended send time (corrected) and from the
+    actual one, at each offered rate; a rate the pair could not keep says so."""
+    cells = [cell for cell in document["cells"] if cell["status"] == "ok" and cell.get("rate_sweep")]
+    if not cells:
+        return None
+    table = Table(title="open loop: latency against offered load (corrected: from the intended send time)")
+    headers = ("mechanism", "impl", "size", "offered", "achieved", "kept", "p50", "p99", "p99.9", "max")
+    for header in (*headers, "p50 uncorr.", "p99 uncorr."):
+        table.add_column(header, justify="left" if header in ("mechanism", "impl") else "right")
+    for cell in cells:
+        head = [escape(cell_name(cell)), tier(cell), format_size(cell["size"])]
+        for entry in cell["rate_sweep"]:
+            latency, uncorrected = entry["latency_ns"], entry["latency_uncorrected_ns"]
+            table.add_row(
+                *head,
+                _offered(entry),
+                format_rate(entry["achieved_msgs_per_s"], "/s"),
+                "yes" if entry["kept"] else "NOT KEPT",
+                *(format_ns(latency[key]) for key in ("p50", "p99", "p999", "max")),
+                format_ns(uncorrected["p50"]),
+                format_ns(uncorrected["p99"]),
+            )
+            head = ["", "", ""]
+    return table
 
 
 def header_lines(document: dict[str, Any]) -> list[str]:
