@@ -20,11 +20,11 @@ from markupsafe import Markup
 
 from ipcbench import __version__, history
 from ipcbench.cache import Summary, summarize
-from ipcbench.report import choices, figures, ladder, run_figures, style, tables, trends
+from ipcbench.report import choices, figures, ladder, latency_figures, run_figures, style, tables, trends
 from ipcbench.report.runs import Run, newest_per_machine, size_text
 from ipcbench.report.tiers import TIER_NAMES, tier_agreement, tier_views
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
-from ipcbench.units import format_ns
+from ipcbench.units import format_ns, format_rate
 
 TEMPLATE = "index.html.j2"
 MOST_MACHINES = 6  # machines side by side in the comparison: a handful of lines per panel
@@ -87,6 +87,9 @@ def _environment() -> jinja2.Environment:
     environment.filters["ns"] = lambda value: (
         format_ns(value) if isinstance(value, int | float) else str(value)
     )
+    environment.filters["rate"] = lambda value: (
+        format_rate(value, "/s") if isinstance(value, int | float) else "-"
+    )
     return environment
 
 
@@ -145,6 +148,8 @@ def _single_run(run: Run) -> dict[str, Any]:
         "ladder_rows": tables.ladder_rows(run),
         "tier": run.tier,
         "method": document["config"],
+        "alike_band": f"{latency_figures.ALIKE_BAND:.0%}",
+        **latency_figures.context(run),
     }
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from browser import Browser, Page, chromium_binary
 from report_docs import around, document, full_run, pingpong, save, small_run, stream
+from under_load_docs import under_load_cells
 
 from ipcbench.cli import main
 
@@ -30,7 +31,9 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     folder = tmp_path_factory.mktemp("browser")
     # The full run is the newest, so sections 2 to 8 (and the screenshot) show every mechanism; the older,
     # partial run of another machine brings the comparison section, the banner and the hostile strings.
-    save(full_run(machine="laptop", created="2026-01-02T00:00:00Z"), folder / "results" / "laptop" / "a.json")
+    newest = full_run(machine="laptop", created="2026-01-02T00:00:00Z")
+    newest = document(newest["cells"] + under_load_cells(), machine="laptop", created="2026-01-02T00:00:00Z")
+    save(newest, folder / "results" / "laptop" / "a.json")
     partial = small_run(machine=MACHINE, created="2026-01-01T00:00:00Z", label=LABEL, status="running")
     save(partial, folder / "results" / "other" / "b.json")
     for index in range(20):  # a month of nightly runs of the laptop: the Trends section, with one change
@@ -59,8 +62,8 @@ def test_every_figure_is_drawn(page: Page) -> None:
     sizes = page.evaluate(
         "[...document.querySelectorAll('figure svg')].map(s => s.getBoundingClientRect().width)"
     )
-    # One run's six figures, three comparing the two machines, the laptop's two trends.
-    assert len(sizes) == 6 + 3 + 2
+    # One run's six figures and two under load, three comparing the two machines, the laptop's two trends.
+    assert len(sizes) == 6 + 2 + 3 + 2
     assert all(width > 600 for width in sizes), sizes
     sections = page.evaluate("[...document.querySelectorAll('h2[id]')].map(h => h.id)")
     expected = [
@@ -71,6 +74,7 @@ def test_every_figure_is_drawn(page: Page) -> None:
         "distributions",
         "relative",
         "sync",
+        "under-load",
         "choices",
         "problems",
         "method",
