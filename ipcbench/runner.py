@@ -244,6 +244,7 @@ class Runner:
             self.options.verify_every,
             cell.impl,
             rate,
+            same_core,
         )
         children: list[Child] = []
         sync = os.pipe()

@@ -93,6 +93,17 @@ def test_a_sleeping_sender_wakes_before_the_send_time_and_spins_onto_it() -> Non
     assert clock.now < START + far + 10  # it did not spin through 10 million reads
 
 
+def test_on_one_cpu_the_sender_yields_while_it_spins_and_still_sends_on_time() -> None:
+    clock = FakeClock()
+    yields: list[int] = []
+    sends = np.zeros(3, dtype=np.int64)
+    endpoint = StallingEndpoint(clock)
+    relax = lambda: yields.append(clock.now)  # noqa: E731
+    send_on_schedule(endpoint, Payload(64, 1), 10, 3, INTERVAL, START, sends, clock, clock.sleep, relax)  # type: ignore[arg-type]
+    assert sends.tolist() == [START + i * INTERVAL for i in range(3)]
+    assert len(yields) >= 3 * (INTERVAL - 2)  # once per clock read it spun through
+
+
 def test_rates_intervals_and_delivery() -> None:
     assert interval_ns(1e6) == 1000
     for bad in (0, -1.0, float("nan")):
@@ -205,7 +216,8 @@ def test_a_damaged_message_fails_the_run(fault: str) -> None:
         measure(Cell("pipe", None, "openloop", 64), count=40, warmup=3, rate=10_000.0)
 
 
-def test_a_native_openloop_cell_is_skipped_with_the_reason() -> None:
-    cell = runner(repeats=1).measure_cell(Cell("pipe", None, "openloop", 64, "native"))
+@pytest.mark.parametrize("workload", ["openloop", "oneway"])
+def test_a_native_cell_of_a_workload_without_c_loops_is_skipped_with_the_reason(workload: str) -> None:
+    cell = runner(repeats=1).measure_cell(Cell("pipe", None, workload, 64, "native"))
     assert cell["status"] == "skipped"
-    assert "no native loops" in cell["reason"]
+    assert f"the {workload} workload has no native loops" in cell["reason"]

@@ -41,6 +41,7 @@ class Job:
     verify_every: int = 1
     impl: str = "python"  # "native": the same protocol with the hot loops in C (ipcbench.native)
     rate: float = 0.0  # messages/s an open loop's schedule offers (0 elsewhere)
+    same_core: bool = False  # both sides share one CPU: a side waiting on the clock must yield it
 
 
 class CpuMeter:

@@ -24,6 +24,7 @@ offered rate into one entry of the cell's ``rate_sweep``. A rate the pair could 
 from __future__ import annotations
 
 import array
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
@@ -64,13 +65,15 @@ class Openloop(Workload):
     ) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
         interval = interval_ns(job.rate)
+        # Sharing one CPU, a sender spinning towards its next send time would keep the receiver off it.
+        relax = os.sched_yield if job.same_core else None
         wait_ready(sync_r)
-        send_on_schedule(ep, payload, 0, job.warmup, interval, clock(), None, clock, time.sleep)
+        send_on_schedule(ep, payload, 0, job.warmup, interval, clock(), None, clock, time.sleep, relax)
         wait_ack(sync_r, job.warmup - 1)
         sends = array.array("q", bytes(8 * job.count))
         meter = CpuMeter(cpu_clock)
         start = clock()
-        send_on_schedule(ep, payload, job.warmup, job.count, interval, start, sends, clock, time.sleep)
+        send_on_schedule(ep, payload, job.warmup, job.count, interval, start, sends, clock, time.sleep, relax)
         usage = meter.stop()
         wait_ack(sync_r, job.warmup + job.count - 1)
         elapsed = clock() - start
@@ -108,8 +111,10 @@ def send_on_schedule(
     sends: array.array[int] | np.ndarray | None,
     clock: Clock,
     sleep: Sleep,
+    relax: Callable[[], None] | None = None,
 ) -> None:
-    """Send ``count`` messages, message ``i`` not before ``start + i * interval``; store the actual times."""
+    """Send ``count`` messages, message ``i`` not before ``start + i * interval``; store the actual times.
+    ``relax`` is called between clock reads while spinning onto a send time (``sched_yield`` on one CPU)."""
     send, message = ep.send, payload.message
     for index in range(count):
         intended = start + index * interval
@@ -118,6 +123,8 @@ def send_on_schedule(
             sleep((intended - now - SPIN_BEFORE_NS) / 1e9)
             now = clock()
         while now < intended:
+            if relax is not None:
+                relax()
             now = clock()
         send(message(first + index))
         if sends is not None:
