@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ipcbench import stats
 from ipcbench.report import style
-from ipcbench.report.plotting import legend_right, log_y, new_figure, plain, to_svg
+from ipcbench.report.plotting import UNITS, LogTicks, legend_right, log_y, new_figure, plain, to_svg
 from ipcbench.report.runs import Run, cpu_per_message
 from ipcbench.workloads.openloop import knee
 
@@ -134,7 +134,8 @@ def load_curves(run: Run) -> str | None:
                 right.plot([bend], [at["latency_ns"]["p99"]], "x", color=style.colour(label), markersize=10)
         for axes, key in ((left, "p50"), (right, "p99")):
             axes.set_xscale("log")
-            axes.set_xlabel("offered rate (messages/s, log scale)")
+            axes.xaxis.set_major_formatter(LogTicks(UNITS["/s"]))
+            axes.set_xlabel("offered rate (messages per second, log scale)")
             log_y(axes, f"latency from intended send, {key} (log scale)", "ns")
         left.set_title("Median under load")
         right.set_title("p99 under load (dotted: uncorrected; x: knee)")
@@ -219,7 +220,9 @@ def latency_vs_cpu(run: Run) -> str | None:
                 fontsize=8,
             )
         axes.set_xscale("log")
-        axes.set_xlabel("CPU time per round trip, both processes (ns, log scale)")
+        axes.xaxis.set_major_formatter(LogTicks(UNITS["ns"]))
+        axes.xaxis.set_minor_formatter(LogTicks(UNITS["ns"]))
+        axes.set_xlabel("CPU time per round trip, both processes (log scale)")
         log_y(axes, "round-trip time, p50 (log scale)", "ns")
         axes.set_title(plain(f"Latency against CPU: spin, hybrid and sem waits, {points[0]['size']} B"))
         legend_right(figure, axes)
