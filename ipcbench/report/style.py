@@ -85,3 +85,8 @@ def matplotlib_hex(rgba: tuple[float, float, float, float]) -> str:
 
 def is_shared_memory(label: str) -> bool:
     return label.split("/")[0].endswith("-shm")
+
+
+def is_tuned(label: str) -> bool:
+    """A cell measured with a ``--tune`` setting, labelled with it: ``pipe[pipe_buffer=1M]``."""
+    return label.endswith("]")

@@ -85,6 +85,7 @@ def render_markdown(run: Run, found: list[Verdict]) -> str:
             lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
             lines += ["| " + " | ".join(_case_line(f)) + " |" for f in verdict.findings]
             lines.append("")
+        lines += [f"- {note}" for note in verdict.notes] + ([""] if verdict.notes else [])
     return "\n".join(lines)
 
 
@@ -102,6 +103,7 @@ def render_table(run: Run, found: list[Verdict]) -> str:
             if verdict.findings
             else []
         )
+        lines += [f"  note: {note}" for note in verdict.notes]
     return "\n".join(lines)
 
 

@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from ipcbench.report.claim2_notes import buffers_note, inplace_note
 from ipcbench.report.ratios import (
     HOLDS,
     INCONCLUSIVE,
@@ -29,7 +30,7 @@ from ipcbench.report.ratios import (
     times,
 )
 from ipcbench.report.runs import Run, cores_busy, cpu_per_message, size_text
-from ipcbench.report.style import is_shared_memory, ordered, rank
+from ipcbench.report.style import is_shared_memory, is_tuned, ordered, rank
 from ipcbench.units import format_ns
 
 # Claim 4: two APIs perform "alike" when the whole interval of their ratio lies within this band around 1
@@ -104,11 +105,13 @@ def verdicts(run: Run) -> list[Verdict]:
 # ---- claim 1: faster than everything else ---------------------------------------------------------------
 
 
-def _beats_all(run: Run, label: str, size: int, metric: str) -> Finding | None:
+def _beats_all(run: Run, label: str, size: int, metric: str, untuned: bool = False) -> Finding | None:
     """Whether ``label`` is faster than every other (non-shm) mechanism at ``size``: refuted by any rival
-    it does not beat, held when it beats them all, else inconclusive on the first rival left undecided."""
+    it does not beat, held when it beats them all, else inconclusive on the first rival left undecided
+    (``untuned``: against the rivals measured with their default buffers only)."""
     workload = "pingpong" if metric in LOWER_IS_BETTER else "stream"
     rivals = [r for r in ordered(run.labels(workload)) if not is_shared_memory(r)]
+    rivals = [r for r in rivals if not (untuned and is_tuned(r))]
     found = [decided(c, "faster", label) for r in rivals if (c := compare(run, label, r, metric, size))]
     if not found:
         return None
@@ -127,10 +130,10 @@ def _beats_all(run: Run, label: str, size: int, metric: str) -> Finding | None:
     return replace(deciding, evidence=tuple(shown), note=note)
 
 
-def _shm_findings(run: Run, metric: str, sizes: list[int]) -> list[Finding]:
+def _shm_findings(run: Run, metric: str, sizes: list[int], untuned: bool = False) -> list[Finding]:
     workload = "pingpong" if metric in LOWER_IS_BETTER else "stream"
     labels = [label for label in ordered(run.labels(workload)) if is_shared_memory(label)]
-    found = [_beats_all(run, label, size, metric) for label in labels for size in sizes]
+    found = [_beats_all(run, label, size, metric, untuned) for label in labels for size in sizes]
     return [finding for finding in found if finding is not None]
 
 
@@ -196,12 +199,16 @@ def claim_large_or_frequent(run: Run) -> Verdict:
     large, small = [s for s in sizes if s >= LARGE], [s for s in sizes if s <= SMALL]
     large_findings = _shm_findings(run, "throughput", large)
     small_findings = _shm_findings(run, "msgs", small)
+    outcomes = {(f.subject, f.size): f.outcome for f in large_findings + small_findings}
     notes = [
         _part_note(f"Large transfers ({size_text(LARGE)} and more, stream bytes/s)", large_findings),
         _part_note(
             f"Frequent small messages ({size_text(SMALL)} and less, stream messages/s)", small_findings
         ),
         _skipped_rivals_note(run, large),
+        buffers_note(run, large or small),
+        _tuning_note(run, [("throughput", large), ("msgs", small)], large_findings + small_findings),
+        inplace_note(run, large or small, outcomes),
     ]
     if not large:
         notes.append(
@@ -219,6 +226,28 @@ def _part_note(title: str, findings: list[Finding]) -> str:
     undecided = sum(1 for f in findings if f.outcome == INCONCLUSIVE)
     rest = f" ({undecided} inconclusive)" if undecided else ""
     return f"{title}: shared memory beats every other mechanism in {held} of {len(findings)} cases{rest}."
+
+
+def _tuning_note(run: Run, parts: list[tuple[str, list[int]]], findings: list[Finding]) -> str:
+    """With rivals measured with tuned buffers too (``--tune pipe_buffer=default,1M``): whether counting
+    them changes any case, and the verdict, against judging by the default buffers alone."""
+    rivals = sorted(r for r in run.labels("stream") if is_tuned(r) and not is_shared_memory(r))
+    if not rivals or not findings:
+        return ""
+    untuned = [f for metric, sizes in parts for f in _shm_findings(run, metric, sizes, untuned=True)]
+    before = {(f.subject, f.size): f.outcome for f in untuned}
+    changed = [
+        f"{f.subject} at {size_text(f.size)} {before.get((f.subject, f.size), UNTESTED)} with default "
+        f"buffers, {f.outcome} with the tuned rivals ({f.note})"
+        for f in findings
+        if before.get((f.subject, f.size)) != f.outcome
+    ]
+    counted = f"counting the tuned rivals ({', '.join(rivals)})"
+    if not changed:
+        return f"Tuning does not change the verdict: {counted} leaves every case as with default buffers."
+    was, now = _summary(untuned, "")[0], _summary(findings, "")[0]
+    verdict = f"changes the verdict from {was} to {now}" if was != now else f"leaves the verdict {now}"
+    return f"Tuning {verdict}, {counted}, and changes {len(changed)} case(s): {'; '.join(changed)}."
 
 
 def _skipped_rivals_note(run: Run, sizes: list[int]) -> str:

@@ -1,0 +1,85 @@
+"""What claim 2's verdict says about the settings it was judged with: the kernel buffers in force, and
+shared memory read in place beside shared memory copied out.
+
+"Shared memory is ideal for large transfers" is only as good as the rivals it was measured against: a pipe
+with its default 64 KiB buffer moves large messages several times slower than one given a 1 MiB buffer
+(``--tune pipe_buffer=1M``). So the verdict names the buffers each rival had (the values read back from
+the kernel into the cell's ``params``, not the ones asked for), and a run measuring in-place receive
+(``--tune receive=inplace``) shows it against the copying receive of the same variant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ipcbench.report.ratios import compare
+from ipcbench.report.runs import Run, size_text
+from ipcbench.report.style import is_shared_memory, ordered
+
+
+def _buffers(label: str, params: dict[str, Any]) -> str:
+    """The buffers of one cell as read back: ``pipe buffer 64K``, ``socket buffers 208K/208K``."""
+    if params.get("pipe_buffer"):
+        return f"pipe buffer {size_text(int(params['pipe_buffer']))}"
+    if params.get("sndbuf") and params.get("rcvbuf"):
+        return (
+            f"socket buffers {size_text(int(params['sndbuf']))} send, "
+            f"{size_text(int(params['rcvbuf']))} receive"
+        )
+    if not params.get("slots"):
+        return ""
+    if is_shared_memory(label):
+        receive = "read in place" if params.get("receive") == "inplace" else "copied out"
+        return f"ring of {params['slots']} slots, {receive}"
+    return f"{params['slots']} messages deep"
+
+
+def buffers_note(run: Run, sizes: list[int]) -> str:
+    """The buffers each mechanism had in its stream cells at ``sizes`` (per size where they differ)."""
+    parts = []
+    for label in ordered(run.labels("stream")):
+        found = {
+            size: text
+            for size in sizes
+            if (cell := run.cell(label, "stream", size))
+            and (text := _buffers(label, cell.get("params") or {}))
+        }
+        if not found:
+            continue
+        if len(set(found.values())) == 1:
+            parts.append(f"{label}: {next(iter(found.values()))}")
+        else:
+            parts.append(f"{label}: " + ", ".join(f"{t} at {size_text(s)}" for s, t in found.items()))
+    if not parts:
+        return ""
+    return (
+        f"Judged with these buffers in force at {_sizes(sizes)} (read back from the kernel): "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def inplace_note(run: Run, sizes: list[int], outcomes: dict[tuple[str, int], str]) -> str:
+    """Shared memory read where it lies (``receive=inplace``) beside the same variant copying it out, with
+    the claim's outcome for each (``outcomes`` by subject and size)."""
+    parts = []
+    for label in ordered(run.labels("stream")):
+        if not (is_shared_memory(label) and "receive=inplace" in label):
+            continue
+        copy = label.replace("[receive=inplace]", "")
+        for size in sizes:
+            comparison = compare(run, label, copy, "throughput", size)
+            if comparison is not None:
+                claim = [outcomes.get((name, size)) for name in (copy, label)]
+                said = f" (claim: {claim[0]} copying, {claim[1]} in place)" if all(claim) else ""
+                parts.append(comparison.sentence() + said)
+    if not parts:
+        return ""
+    return (
+        "In-place receive (the reader checks the message in the slot instead of copying it out: one copy "
+        "per message instead of two), beside the copying receive: " + "; ".join(parts) + "."
+    )
+
+
+def _sizes(sizes: list[int]) -> str:
+    return ", ".join(size_text(size) for size in sizes)
