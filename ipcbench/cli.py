@@ -63,12 +63,13 @@ def list_command(args: argparse.Namespace) -> int:
     for cls in [*registry.values(), *registry.rejected()]:
         reason = cls.unavailable()
         largest = _largest_size(cls, limits) if reason is None else "-"
-        for variant in cls.variants:
+        for variant in (*cls.variants, *cls.demonstrations):
             wait = cls.waits.get(variant, "block")
             available = "yes" if reason is None else f"no: {reason}"
             origin = origin_text(cls)
             tiers = _tiers(cls, variant, native_reason)
-            row = (label(cls.name, variant), cls.layer, wait, tiers, available, largest, origin, cls.summary)
+            summary = DEMONSTRATION if variant in cls.demonstrations else cls.summary
+            row = (label(cls.name, variant), cls.layer, wait, tiers, available, largest, origin, summary)
             table.add_row(*(escape(text) for text in row))  # "ipcbench[zmq]" is not markup
     console.print(table)
     console.print(
@@ -86,10 +87,19 @@ def list_command(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMONSTRATION = (
+    "demonstration, no speed figure: the writer never waits, the reader polls with no handshake; "
+    "counts messages torn, lost, duplicated (stream; claim 3 cites it). No native cells: the C loops "
+    "fail at the first bad message instead of counting"
+)
+
+
 def _tiers(cls: Any, variant: str | None, native_reason: str | None) -> str:
     """Which tiers can run a mechanism here: ``python, native``, ``native only``, or a tier missing."""
     from ipcbench.plan import tier_has
 
+    if variant in cls.demonstrations:  # why: in its summary (``DEMONSTRATION``)
+        return "python only"
     tiers = [impl for impl in ("python", "native") if tier_has(cls, impl, variant)]
     text = "native only" if tiers == ["native"] else ", ".join(tiers)
     if "native" in tiers and native_reason is not None:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ipcbench import unsync
 from ipcbench.plan import Cell
 from ipcbench.transports import cell_label
 from ipcbench.units import format_ns, format_rate, format_size
@@ -73,6 +74,8 @@ class RunProgress:
 def one_line(cell: dict[str, Any]) -> str:
     if cell["status"] != "ok":
         return f"{cell['status']}: {cell.get('reason')}"
+    if cell.get("unsync"):
+        return f"demonstration: {unsync.sentence(cell['unsync'])}"
     if cell.get("latency_ns"):
         leg = "one-way" if cell["workload"] == "oneway" else "round trip"
         return f"p50 {format_ns(cell['latency_ns']['p50'])} {leg}"
@@ -110,6 +113,17 @@ def _row(cell: dict[str, Any]) -> list[str]:
         if cell.get("remedy"):
             reason += f" (allow: {cell['remedy']})"
         return [*head, "", "", "", "", "", "", escape(f"{cell['status'].upper()}: {reason}")]
+    if cell.get("unsync"):  # counts of a race, not a speed: no figure to show
+        return [
+            *head,
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            f"DEMONSTRATION, no synchronisation: {unsync.sentence(cell['unsync'])}",
+        ]
     latency = cell.get("latency_ns") or {}
     throughput = cell.get("throughput") or {}  # a loadable file may hold null here: show "-", never crash
     cpu = cell.get("cpu_ns_per_msg") or {}

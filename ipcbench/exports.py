@@ -9,7 +9,8 @@
   ``latency`` (ns, p50 round trip) and ``throughput`` (operations/s: messages/s) are Bencher's built-in
   measures; ``latency-p99``, ``latency-p999`` and ``bytes-per-second`` are created on first upload.
 
-Only measured cells are exported (skipped and failed ones have no figures); unstable cells are exported
+Only measured cells are exported (skipped and failed ones have no figures, nor has the ``unsync``
+demonstration a speed figure: it counts damaged messages); unstable cells are exported
 and say so, because a tracker that drops them would hide the noise. A tail is exported only where enough
 samples support it (``stats.TAIL_SAMPLES``: 1,000 for p99, 10,000 for p99.9).
 """
@@ -21,7 +22,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ipcbench import outfile, stats, workloads
+from ipcbench import outfile, stats, store, workloads
 from ipcbench.compare import cell_key, key_name
 from ipcbench.errors import InputError
 from ipcbench.frames import newest
@@ -37,7 +38,7 @@ def cell_name(cell: dict[str, Any]) -> str:
 
 
 def measured(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [cell for cell in document["cells"] if cell["status"] == "ok"]
+    return list(store.iter_ok_cells(document))  # demonstrations (unsync) have no speed figure to export
 
 
 def _context(document: dict[str, Any], cell: dict[str, Any]) -> str:

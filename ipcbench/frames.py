@@ -65,7 +65,8 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
     """Load one result file, or every result file below a folder (or a list of either), as a DataFrame
     with one row per cell, oldest file first.
 
-    Columns (figures are ``NaN`` where a cell has none: skipped and failed cells, latency of a stream;
+    Columns (figures are ``NaN`` where a cell has none: skipped and failed cells, latency of a stream, the
+    ``unsync`` demonstration, whose counts of damaged messages are in its result file's ``unsync``;
     text that is absent, such as the variant of a pipe or the reason of a measured cell, is missing too,
     so select with ``frame.variant.isna()``):
 
@@ -142,10 +143,12 @@ def run_columns(document: dict[str, Any]) -> dict[str, Any]:
 
 def cell_columns(cell: dict[str, Any]) -> dict[str, Any]:
     nan = float("nan")
-    latency = cell.get("latency_ns") or {}
-    throughput = cell.get("throughput") or {}
-    cpu = cell.get("cpu_ns_per_msg") or {}
-    runs = cell.get("runs") or []
+    # A demonstration (``unsync``) has no speed figure: its rows carry NaN, so no pivot ranks a race.
+    shown = {} if store.is_demonstration(cell) else cell
+    latency = shown.get("latency_ns") or {}
+    throughput = shown.get("throughput") or {}
+    cpu = shown.get("cpu_ns_per_msg") or {}
+    runs = shown.get("runs") or []
     p50_ci = latency.get("ci95_p50") or (nan, nan)
     rate_ci = throughput.get("ci95_bytes_per_s") or (nan, nan)
     row: dict[str, Any] = {
@@ -171,7 +174,7 @@ def cell_columns(cell: dict[str, Any]) -> dict[str, Any]:
         cpu_initiator_ns=_figure(cpu.get("initiator")),
         cpu_peer_ns=_figure(cpu.get("peer")),
         messages=cell.get("messages"),
-        runs=len(runs),
+        runs=len(cell.get("runs") or []),
         cv=_figure(cell.get("cv")),
         unstable=bool(cell.get("unstable", False)),
         run_p50_ns=_per_run(runs, "p50_ns"),

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ipcbench import native, tuning
+from ipcbench import native, tuning, workloads
 from ipcbench.errors import InputError
 from ipcbench.native import IMPLS
 from ipcbench.transports import REGISTRY, Registry, Transport, all_pairs, label, resolve
@@ -40,6 +40,9 @@ class Profile:
 
 # Variants that answer narrower questions than the profile's own: measured by ``full`` or by name.
 NARROW = ("mp-shm/event", "posix-shm/eventfd", "unix-seqpacket", "posix-shm/hybrid", "sysv-shm/hybrid")
+# The demonstrations (``unsync``, a few seconds of stream cells): in the default report, which claim 3
+# cites them in, and in ``full``; the CI smoke run leaves them out.
+DEMONSTRATIONS = ("posix-shm/unsync", "sysv-shm/unsync")
 
 PROFILES = {
     p.name: p
@@ -49,8 +52,9 @@ PROFILES = {
             (64, 4 * KIB, MIB),
             3,
             0.02,
-            f"CI smoke run: 3 sizes, 3 runs per cell (~50 s); leaves {', '.join(NARROW)} to full",
-            NARROW,
+            f"CI smoke run: 3 sizes, 3 runs per cell (~50 s); leaves {', '.join(NARROW)} to full, and the "
+            "unsync demonstration to default and full",
+            NARROW + DEMONSTRATIONS,
         ),
         Profile(
             "default",
@@ -148,8 +152,9 @@ def build_options(
     options = finalise(options, registry)
     if not cells(options, registry):
         raise InputError(
-            "nothing to run in the chosen tiers: the mutex variant runs in the native tier only, "
-            "the test mock in the Python tier only"
+            "nothing to run in the chosen tiers and workloads: the mutex variant runs in the native tier "
+            "only, the test mock and the unsync demonstration in the Python tier only, unsync with "
+            "--workloads stream only"
         )
     return options
 
@@ -212,8 +217,10 @@ def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
 
 
 def profile_pairs(profile: Profile, registry: Registry = REGISTRY) -> tuple[tuple[str, str | None], ...]:
-    """Every installed mechanism and variant the profile measures when none is named."""
-    return tuple(pair for pair in all_pairs(registry) if label(*pair) not in profile.leaves_out)
+    """Every installed mechanism and variant the profile measures when none is named, and the
+    demonstrations (``unsync``: a few short stream cells, which the report's claim 3 cites)."""
+    pairs = all_pairs(registry, demonstrations=True)
+    return tuple(pair for pair in pairs if label(*pair) not in profile.leaves_out)
 
 
 def _check_seconds(value: float, option: str, most: float) -> None:
@@ -238,7 +245,8 @@ def check_name(name: str | None, option: str, folder: bool = False) -> None:
 
 def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
     """Every cell of the run, in the tiers that have it: a variant only the native tier has is never planned
-    for the Python tier, nor a mechanism without C loops (the test mock) for the native one."""
+    for the Python tier, nor a mechanism without C loops (the test mock, the ``unsync`` demonstration) for
+    the native one."""
     tunes = tuning.parse(options.tune, {}) if options.tune else {}
     return [
         Cell(name, variant, workload, size, impl, tune)
@@ -247,8 +255,14 @@ def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
         for name, variant in options.transports
         for impl in options.impls
         for tune in tuning.combinations(tunes, tunables(registry, name, variant, impl))
-        if in_tier(impl, name, variant, registry)
+        if in_tier(impl, name, variant, registry) and shown_with(registry[name], variant, workload)
     ]
+
+
+def shown_with(cls: type[Transport], variant: str | None, workload: str) -> bool:
+    """Whether a cell is planned for this workload: a demonstration variant only with a workload that
+    counts its damage (``stream``), every other variant with every workload."""
+    return variant not in cls.demonstrations or workloads.get(workload).demonstrates
 
 
 def in_tier(impl: str, name: str, variant: str | None, registry: Registry = REGISTRY) -> bool:

@@ -85,6 +85,7 @@ class PeerReport:
     interval_ns: int | None = None
     sends: bytes | None = None
     arrivals: bytes | None = None  # ... and the peer's arrival times (int64), in order
+    unsync: dict[str, int] | None = None  # the ``unsync`` demonstration's reader: what it counted
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +103,8 @@ class RunRecord(_ReadsLikeJson):
     p50_ns: float | None = stored("number", None, omit_none=True)  # latency workloads only
     p99_ns: float | None = stored("number", None, omit_none=True)
     load: dict[str, float | None] | None = stored("figures", None, omit_none=True)  # machine.LoadMeter
+    # The ``unsync`` demonstration: messages sent, reads, and how many arrived intact, torn, lost, twice.
+    unsync: dict[str, int] | None = stored("counts", None, omit_none=True)
     # Not stored per run: the channel's settings (stored once per cell) and the raw samples (the cell's
     # histogram and percentiles are made from them).
     params: dict[str, Any] = field(default_factory=dict)
@@ -150,6 +153,9 @@ class CellRecord(_ReadsLikeJson):
     started: str | None = stored("string", None, carried_by=("ok", "failed"))
     finished: str | None = stored("string", None, always=True)
     load: dict[str, Any] | None = stored("load", None, carried_by=("ok", "failed"))
+    # A demonstration (``unsync``) instead of a speed measurement: its runs' counts added up. Such a cell
+    # is kept out of every speed figure, comparison and verdict (``store.is_demonstration``).
+    unsync: dict[str, int] | None = stored("counts", None, omit_none=True)
 
     def to_json(self) -> dict[str, Any]:
         return _json(self, self.status)

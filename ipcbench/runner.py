@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import __version__, machine, native, stats, store, workloads
+from ipcbench import __version__, machine, native, stats, store, unsync, workloads
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault
 from ipcbench.ledger import Ledger, clean
@@ -152,6 +152,9 @@ class Runner:
         if cell.size < (least := workloads.get(cell.workload).min_size):
             reason = f"{cell.workload} messages carry a send time: at least {least} bytes"
             return replace(base, status="skipped", reason=reason, remedy=f"--sizes {least} or more")
+        if cell.variant in transport.demonstrations and not workloads.get(cell.workload).demonstrates:
+            reason = f"{cell.mechanism} is a demonstration, shown with stream only"
+            return replace(base, status="skipped", reason=reason, remedy="--workloads stream")
         if dict(cell.tune).get("receive") == "inplace" and workloads.get(cell.workload).lockstep:
             reason = "in-place receive applies to stream (a lockstep reply is its own copy)"
             return replace(base, status="skipped", reason=reason, remedy="--workloads stream")
@@ -339,6 +342,7 @@ def run_record(
         samples=samples,
         back_samples=back,
         **timing,
+        unsync=peer.unsync,
     )
 
 
@@ -398,6 +402,7 @@ def summarise(
         histogram=histogram,
         params=runs[0].params,
         runs=tuple(runs),
+        unsync=unsync.total([run.unsync for run in runs if run.unsync]) if runs[0].unsync else None,
         cv=stats.coefficient_of_variation(basis),
         unstable=reason is not None,
         unstable_reason=reason,

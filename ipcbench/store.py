@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from ipcbench import outfile, records, workloads
+from ipcbench import outfile, records, unsync, workloads
 from ipcbench.errors import InputError, ResultFileError
 from ipcbench.workloads.openloop import SWEEP_KEYS
 
@@ -448,6 +448,13 @@ def _validate_tune(check: _Check, value: Any, at: str, workload: Any) -> None:
             check.number(setting, f"{at}.{key}")
 
 
+def _validate_counts(check: _Check, value: Any, at: str, workload: Any) -> None:
+    """A demonstration's counts (``unsync``): messages sent and how many met each outcome."""
+    counts = check.obj(value, at)
+    for key in ("sent", *unsync.OUTCOMES):
+        check.whole(check.key(counts, key, at), f"{at}.{key}")
+
+
 def _validate_runs(check: _Check, value: Any, at: str, workload: Any) -> None:
     if not isinstance(value, list) or not value:
         check.fail(at, "expected a non-empty list of runs")
@@ -522,8 +529,19 @@ _STRUCTURES = {
     "runs": _validate_runs,
     "cpus": _validate_cpus,
     "rate_sweep": _validate_rate_sweep,
+    "counts": _validate_counts,
 }
 
 
+def is_demonstration(cell: dict[str, Any]) -> bool:
+    """A demonstration (``unsync``: what goes wrong without synchronisation), not a speed measurement."""
+    return cell.get("unsync") is not None
+
+
 def iter_ok_cells(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    return (cell for cell in document["cells"] if cell["status"] == "ok")
+    """The measured cells with speed figures: demonstrations are left to ``iter_demonstrations``."""
+    return (c for c in document["cells"] if c["status"] == "ok" and not is_demonstration(c))
+
+
+def iter_demonstrations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    return (c for c in document["cells"] if c["status"] == "ok" and is_demonstration(c))

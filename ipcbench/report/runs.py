@@ -70,6 +70,12 @@ class Run:
         found = {c.get("impl", "python") for c in store.iter_ok_cells(self.document)}
         return [tier for tier in ("python", "native") if tier in found]
 
+    @property
+    def demonstrations(self) -> list[dict[str, Any]]:
+        """The demonstration cells (``unsync``) of this tier: never among ``cells``, so never in a figure,
+        comparison or verdict; claim 3 cites them."""
+        return [c for c in store.iter_demonstrations(self.document) if c.get("impl", "python") == self.tier]
+
     def in_tier(self, tier: str) -> Run:
         """The same file seen through another tier's cells."""
         return self if tier == self.tier else Run(self.path, self.document, tier)

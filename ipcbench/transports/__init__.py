@@ -33,23 +33,28 @@ def cell_label(cell: dict[str, Any]) -> str:
 REGISTRY = Registry(entry_point_sources)
 
 
-def all_pairs(registry: Registry = REGISTRY) -> list[tuple[str, str | None]]:
-    return [(name, variant) for name, cls in registry.items() for variant in cls.variants]
+def all_pairs(registry: Registry = REGISTRY, demonstrations: bool = False) -> list[tuple[str, str | None]]:
+    """Every mechanism and variant (with ``demonstrations``: the demonstration variants too, ``unsync``)."""
+    return [
+        (name, variant)
+        for name, cls in registry.items()
+        for variant in (*cls.variants, *(cls.demonstrations if demonstrations else ()))
+    ]
 
 
 def resolve(
     words: list[str] | tuple[str, ...], registry: Registry = REGISTRY
 ) -> list[tuple[str, str | None]]:
     """``["pipe", "posix-shm/spin"]`` -> [("pipe", None), ("posix-shm", "spin")]; ``InputError`` if
-    unknown."""
+    unknown. A demonstration variant (``posix-shm/unsync``) only by its own name."""
     pairs: list[tuple[str, str | None]] = []
     for word in words:
         name, _, variant = word.strip().partition("/")
         if name not in registry:
             raise InputError(f"unknown mechanism {name!r}: choose from {', '.join(registry)}")
         cls = registry[name]
-        if variant and variant not in cls.variants:
-            choices = ", ".join(label(name, v) for v in cls.variants)
+        if variant and variant not in (*cls.variants, *cls.demonstrations):
+            choices = ", ".join(label(name, v) for v in (*cls.variants, *cls.demonstrations))
             raise InputError(f"unknown variant {word.strip()!r}: choose from {choices}")
         for chosen in [variant] if variant else list(cls.variants):
             if (name, chosen) not in pairs:

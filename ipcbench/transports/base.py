@@ -65,7 +65,7 @@ class ChannelSpec:
     """What one run needs from a channel."""
 
     size: int  # bytes per message
-    variant: str | None  # "sem", "spin" or "hybrid" for shared memory, None elsewhere
+    variant: str | None  # "sem", "spin", "hybrid" (or the "unsync" demonstration) for shared memory
     slots: int  # messages that may be in flight in one direction (ring slots, queue depth)
     same_core: bool = False  # both processes on one CPU: a spinning waiter must yield
     # The workload keeps at most one message in flight and every reply implies the request was consumed
@@ -115,7 +115,8 @@ class Endpoint:
     them, so the harness adds no Python call between the halves that a hand-written loop would not make.
     ``clock`` (nanoseconds, monotonic) and ``cpu_clock`` (this process's CPU nanoseconds) are what the
     workloads time with: the real clocks, unless a test's endpoint brings fake ones.
-    ``recv_view`` and ``release`` exist only on an endpoint that receives in place.
+    ``recv_view`` and ``release`` exist only on an endpoint that receives in place, ``racy_read`` only on
+    the ``unsync`` demonstration's (``ipcbench.unsync``).
     """
 
     clock: Callable[[], int] = staticmethod(time.perf_counter_ns)
@@ -130,6 +131,7 @@ class Endpoint:
         exchange: Exchange | None = None,
         echo: Echo | None = None,
         inplace: tuple[Callable[[], Buffer], Callable[[], None]] | None = None,
+        racy_read: Callable[[Buffer], int] | None = None,
     ) -> None:
         self.send = send
         self.recv_into = recv_into
@@ -137,6 +139,9 @@ class Endpoint:
         # the slot it lies in, ``release()`` hands the slot back to the sender once the reader is done.
         self.recv_view: Callable[[], Buffer] | None = inplace[0] if inplace else None
         self.release: Callable[[], None] | None = inplace[1] if inplace else None
+        # The ``unsync`` demonstration: wait until the writer's counter moved, copy the slot out with no
+        # handshake back, return the counter (the reader counts what it got instead of failing on it).
+        self.racy_read = racy_read
         self.exchange = exchange or compose_exchange(send, recv_into)
         self.echo = echo or compose_echo(send, recv_into)
         self._close = close
@@ -188,6 +193,11 @@ class Transport(ABC):
     # The kinds of named object ``create`` records in the ledger, and how ``ipcbench clean`` checks and
     # removes a dead run's (fds need none; the private folders for FIFOs and sockets are the ledger's own).
     ledger_kinds: ClassVar[dict[str, ObjectKind]] = {}
+    # Variants that demonstrate a failure instead of measuring a speed (``unsync``: shared memory without
+    # synchronisation). Chosen by name (``posix-shm/unsync``) or by a profile, never by ``posix-shm``
+    # alone; planned with the workloads that count the damage (``Workload.demonstrates``), Python tier
+    # only; their cells carry the counts and stay out of every speed figure, comparison and verdict.
+    demonstrations: ClassVar[tuple[str, ...]] = ()
     # The ``--tune`` keys this mechanism honours (``ipcbench.tuning.SETTINGS``); others leave it alone.
     tunables: ClassVar[tuple[str, ...]] = ()
 

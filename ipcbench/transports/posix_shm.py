@@ -60,6 +60,7 @@ class PosixShmTransport(Transport):
     name = "posix-shm"
     variants = ("sem", "spin", "eventfd", "mutex", "hybrid")
     native_only = frozenset({"mutex"})
+    demonstrations = ("unsync",)  # ipcbench.unsync: no synchronisation at all, the race counted
     native_variants = frozenset({"sem", "spin", "mutex"})  # eventfd: Python tier only, for now
     summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
     waits: ClassVar[dict[str | None, str]] = {
@@ -68,6 +69,7 @@ class PosixShmTransport(Transport):
         "eventfd": "block",
         "mutex": "block",
         "hybrid": "hybrid",
+        "unsync": "never",
     }
     layer = "kernel"
     place = 60

@@ -20,6 +20,9 @@ How a side waits is the variant:
   path cannot miss a wake-up; a waiter that saw the counter move takes the post without sleeping (a POSIX
   semaphore then costs no system call at all; a SysV one still costs one ``semop``). A peer that stops
   leaves the waiter asleep on the semaphore, where the runner's deadline kills it like any other.
+* ``unsync`` (a demonstration, ``ipcbench.unsync``): no synchronisation at all. One slot per direction;
+  the writer overwrites it and bumps the counter without ever waiting, the reader polls the counter and
+  copies the slot out with no handshake back, and counts the messages it got torn, lost or twice.
 
 In ping-pong (``spec.lockstep``) each direction has a single slot and no flow control: the reply proves
 the request was consumed, so a spinning side polls one counter and a ``sem`` side uses one semaphore per
@@ -73,16 +76,21 @@ def native_only(view: Buffer) -> None:
 
 def shm_tunables(variant: str | None) -> tuple[str, ...]:
     """``--tune`` keys of a shared-memory variant: ring slots and in-place receive for all, the spin
-    budget for ``hybrid``."""
+    budget for ``hybrid``; none for the ``unsync`` demonstration (one slot, copied out)."""
+    if variant == "unsync":
+        return ()
     return ("slots", "receive", "spin_us") if variant == "hybrid" else ("slots", "receive")
 
 
 def hybrid_params(spec: ChannelSpec) -> dict[str, Any]:
     """How the ring receives (copy or in place), and a ``hybrid`` cell's spin budget in force (0 on one
-    shared core), recorded in the cell's params."""
+    shared core), recorded in the cell's params; ``unsync`` uses one slot per direction whatever the ring
+    has room for."""
     params: dict[str, Any] = {"receive": spec.setting("receive") or "copy"}
     if spec.variant == "hybrid":
         params["spin_us"] = 0 if spec.same_core else spec.spin_ns / 1000
+    if spec.variant == "unsync":
+        params["slots"] = 1
     return params
 
 
@@ -105,6 +113,11 @@ def ring_endpoint(
     out, into = directions(role)
     counters = mv[:HEADER].cast("q")
     out_slots, in_slots = _slots(mv, spec, out), _slots(mv, spec, into)
+    release = _releasing(out_slots, in_slots, counters, close)
+    if spec.variant == "unsync":
+        write, racy_read = _unsync_pair(counters, out, into, out_slots[0], in_slots[0], spec.same_core)
+        # As recv_into, the counter racy_read returns is dropped: only the demonstration's reader wants it.
+        return Endpoint(write, racy_read, release, handles, racy_read=racy_read)  # type: ignore[arg-type]
     fused: list[Any] = [None, None]
     send: Callable[[Buffer], None]
     recv_into: Callable[[Buffer], None]
@@ -129,12 +142,48 @@ def ring_endpoint(
         sems = semaphores[into] if semaphores else None
         inplace = _inplace_receiver(counters, into, in_slots, sems, spec)
 
+    return Endpoint(send, recv_into, release, handles, fused[0], fused[1], inplace)
+
+
+def _releasing(
+    out_slots: list[memoryview], in_slots: list[memoryview], counters: Counters, close: Callable[[], None]
+) -> Callable[[], None]:
+    """The endpoint's close: drop every view of the segment, then the segment."""
+
     def release() -> None:
         for view in (*out_slots, *in_slots, counters):
             view.release()
         close()
 
-    return Endpoint(send, recv_into, release, handles, fused[0], fused[1], inplace)
+    return release
+
+
+def _unsync_pair(
+    counters: Counters, out: int, into: int, out_slot: memoryview, in_slot: memoryview, same_core: bool
+) -> tuple[Callable[[Buffer], None], Callable[[Buffer], int]]:
+    """The ``unsync`` demonstration: a writer that never waits and a reader with no handshake back.
+    ``racy_read`` waits until the writer's counter moved past the last one it saw, copies the slot out
+    (the writer may be overwriting it meanwhile) and returns the counter it saw."""
+    out_published, in_published = 16 * out, 16 * into
+    relax = os.sched_yield if same_core else None  # on one shared core the writer needs the CPU to move
+    sent = seen = 0
+
+    def send(view: Buffer) -> None:
+        nonlocal sent
+        out_slot[:] = view
+        sent += 1
+        counters[out_published] = sent
+
+    def racy_read(view: Buffer) -> int:
+        nonlocal seen
+        while counters[in_published] == seen:
+            if relax is not None:
+                relax()
+        seen = counters[in_published]
+        view[:] = in_slot
+        return seen
+
+    return send, racy_read
 
 
 def _spin_pair(

@@ -51,12 +51,14 @@ class SysvShmTransport(Transport):
     layer = "kernel"
     variants = ("sem", "spin", "mutex", "hybrid")
     native_only = frozenset({"mutex"})
+    demonstrations = ("unsync",)  # ipcbench.unsync: no synchronisation at all, the race counted
     summary = "System V shared memory segment (shmget), ring of slots per direction"
     waits: ClassVar[dict[str | None, str]] = {
         "sem": "block",
         "spin": "spin",
         "mutex": "block",
         "hybrid": "hybrid",
+        "unsync": "never",
     }
     place = 50
     colours: ClassVar[dict[str | None, str]] = {

@@ -122,6 +122,9 @@ class Workload(ABC):
     # Measured as a sweep of offered rates after the mechanism's stream capacity (``openloop``), not as
     # ``repeats`` runs of one calibrated count.
     sweeps: ClassVar[bool] = False
+    # Its receiving side counts a demonstration's damage (``ipcbench.unsync``) instead of failing on it:
+    # the demonstration variants (``Transport.demonstrations``) are planned with such workloads only.
+    demonstrates: ClassVar[bool] = False
 
     @abstractmethod
     def initiator(

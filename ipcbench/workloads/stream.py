@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from ipcbench.payload import Payload
 from ipcbench.transports.base import Endpoint
+from ipcbench.unsync import Expected, count_race
 from ipcbench.workloads.base import Clock, CpuMeter, Job, Workload, ack, signal_ready, wait_ack, wait_ready
 
 
@@ -20,6 +21,7 @@ class Stream(Workload):
 
     name = "stream"
     unstable_cv: ClassVar[float] = 0.5
+    demonstrates = True
 
     def initiator(
         self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
@@ -39,6 +41,8 @@ class Stream(Workload):
         return {"elapsed_ns": elapsed, **meter.stop()}
 
     def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        if ep.racy_read is not None:
+            return _count_damage(ep, job, sync_w, cpu_clock)
         payload = Payload(job.size, job.seed)
         received = bytearray(job.size)
         signal_ready(sync_w)
@@ -74,6 +78,22 @@ class Stream(Workload):
         usage = meter.stop()
         ack(sync_w, job.warmup + job.count - 1)
         return usage
+
+
+def _count_damage(ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+    """The ``unsync`` demonstration's reader: every read classified with the payload checks and counted
+    (``ipcbench.unsync``), never a failure; the counts of the measured messages go in the report."""
+    assert ep.racy_read is not None
+    expected = Expected(Payload(job.size, job.seed))
+    received = bytearray(job.size)
+    signal_ready(sync_w)
+    count_race(ep.racy_read, expected, received, 0, job.warmup)
+    ack(sync_w, job.warmup - 1)
+    meter = CpuMeter(cpu_clock)
+    counts = count_race(ep.racy_read, expected, received, job.warmup, job.count)
+    usage = meter.stop()
+    ack(sync_w, job.warmup + job.count - 1)
+    return {**usage, "unsync": counts}
 
 
 def _receive(ep: Endpoint, payload: Payload, received: bytearray, first: int, count: int, every: int) -> None:
