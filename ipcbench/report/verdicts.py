@@ -18,8 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ipcbench import unsync
-from ipcbench.report.claim2_notes import buffers_note, inplace_note
+from ipcbench.report.claim_notes import buffers_note, inplace_note, race_note
 from ipcbench.report.ratios import (
     HOLDS,
     INCONCLUSIVE,
@@ -30,7 +29,7 @@ from ipcbench.report.ratios import (
     compare,
     times,
 )
-from ipcbench.report.runs import Run, cell_label, cores_busy, cpu_per_message, size_text
+from ipcbench.report.runs import Run, cores_busy, cpu_per_message, size_text
 from ipcbench.report.style import is_shared_memory, is_tuned, ordered, rank
 from ipcbench.units import format_ns
 
@@ -315,28 +314,12 @@ def claim_sync_cost(run: Run) -> Verdict:
     ]
     findings = [f for f in found if f is not None]
     notes = [_spin_cpu_note(run, apis), _placement_note(run)] if findings else []
-    notes.append(_race_note(run))
+    notes.append(race_note(run))
     scope = "semaphore and mutex variants against spinning variants"
     return _verdict(3, findings, [n for n in notes if n], scope if "mutex" in str(labels) else _SEM_SCOPE)
 
 
 _SEM_SCOPE = "semaphore variants against spinning variants"
-
-
-def _race_note(run: Run) -> str:
-    """What the ``unsync`` demonstration saw: the race the waits above exist to prevent."""
-    parts = [
-        f"{cell_label(cell)} at {size_text(cell['size'])}: {unsync.sentence(cell['unsync'])}"
-        for cell in run.demonstrations
-    ]
-    if not parts:
-        return ""
-    return (
-        "Without any synchronisation (the unsync demonstration: the writer overwrites its one slot without "
-        "waiting, the reader polls the counter with no handshake back, every read checked like any "
-        f"message): {'; '.join(parts)}. This is what the waits above prevent; these cells are no speed "
-        "figure and enter no verdict."
-    )
 
 
 def _spin_cpu_note(run: Run, apis: list[str]) -> str:

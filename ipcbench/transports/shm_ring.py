@@ -164,15 +164,11 @@ def _unsync_pair(
     """The ``unsync`` demonstration: a writer that never waits and a reader with no handshake back.
     ``racy_read`` waits until the writer's counter moved past the last one it saw, copies the slot out
     (the writer may be overwriting it meanwhile) and returns the counter it saw."""
-    out_published, in_published = 16 * out, 16 * into
+    # The writer is the spinning ping-pong's: copy into the slot, publish the counter, never look back.
+    send = _spin_lockstep(counters, out, into, out_slot, in_slot)[0]
+    in_published = 16 * into
     relax = os.sched_yield if same_core else None  # on one shared core the writer needs the CPU to move
-    sent = seen = 0
-
-    def send(view: Buffer) -> None:
-        nonlocal sent
-        out_slot[:] = view
-        sent += 1
-        counters[out_published] = sent
+    seen = 0
 
     def racy_read(view: Buffer) -> int:
         nonlocal seen

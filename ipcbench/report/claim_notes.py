@@ -1,5 +1,5 @@
-"""What claim 2's verdict says about the settings it was judged with: the kernel buffers in force, and
-shared memory read in place beside shared memory copied out.
+"""Notes the verdicts attach about what a claim was judged with. Claim 2: the kernel buffers in force, and
+shared memory read in place beside shared memory copied out. Claim 3: the ``unsync`` demonstration.
 
 "Shared memory is ideal for large transfers" is only as good as the rivals it was measured against: a pipe
 with its default 64 KiB buffer moves large messages several times slower than one given a 1 MiB buffer
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ipcbench import unsync
 from ipcbench.report.ratios import compare
-from ipcbench.report.runs import Run, size_text
+from ipcbench.report.runs import Run, cell_label, size_text
 from ipcbench.report.style import is_shared_memory, ordered
 
 
@@ -78,6 +79,22 @@ def inplace_note(run: Run, sizes: list[int], outcomes: dict[tuple[str, int], str
     return (
         "In-place receive (the reader checks the message in the slot instead of copying it out: one copy "
         "per message instead of two), beside the copying receive: " + "; ".join(parts) + "."
+    )
+
+
+def race_note(run: Run) -> str:
+    """What the ``unsync`` demonstration saw: the race the waits above exist to prevent."""
+    parts = [
+        f"{cell_label(cell)} at {size_text(cell['size'])}: {unsync.sentence(cell['unsync'])}"
+        for cell in run.demonstrations
+    ]
+    if not parts:
+        return ""
+    return (
+        "Without any synchronisation (the unsync demonstration: the writer overwrites its one slot without "
+        "waiting, the reader polls the counter with no handshake back, every read checked like any "
+        f"message): {'; '.join(parts)}. This is what the waits above prevent; these cells are no speed "
+        "figure and enter no verdict."
     )
 
 
