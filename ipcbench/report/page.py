@@ -21,8 +21,8 @@ from markupsafe import Markup
 from ipcbench import __version__, history
 from ipcbench.cache import Summary, summarize
 from ipcbench.report import choices, figures, ladder, latency_figures, run_figures, style, tables, trends
-from ipcbench.report.runs import Run, newest_per_machine, size_text
-from ipcbench.report.tiers import TIER_NAMES, tier_agreement, tier_views
+from ipcbench.report.runs import TIER_NAMES, Run, newest_per_machine, size_text
+from ipcbench.report.tiers import tier_agreement, tier_views
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
 from ipcbench.units import format_ns, format_rate
 

@@ -41,6 +41,13 @@ def size_text(size: int) -> str:
     return f"{text} B" if text.isdigit() else text
 
 
+# How the report and ``ipcbench verdicts`` name the tiers.
+TIER_NAMES = {
+    "native": "native tier (C loops over the same objects: the mechanism)",
+    "python": "Python tier (the same loops in Python: what a Python program gets)",
+}
+
+
 @dataclass(frozen=True)
 class Run:
     """One result file: where it came from, its document, and the ok cells of one tier (``impl``) by

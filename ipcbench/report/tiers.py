@@ -16,11 +16,6 @@ from ipcbench.report.runs import Run, size_text
 from ipcbench.report.verdicts import Verdict
 from ipcbench.units import format_ns
 
-TIER_NAMES = {
-    "native": "native tier (C loops over the same objects: the mechanism)",
-    "python": "Python tier (the same loops in Python: what a Python program gets)",
-}
-
 
 def tier_views(run: Run) -> list[Run]:
     """The run seen through each tier it measured, native first (the claims are about mechanisms)."""

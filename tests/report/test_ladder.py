@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from report_docs import around, document, pingpong, run_of, stream
 
+from ipcbench.report import verdict_output
 from ipcbench.report import verdicts as v
 from ipcbench.report.ladder import rungs
 from ipcbench.report.page import render
@@ -83,3 +86,27 @@ def test_the_mutex_variant_is_judged_in_claim_3_beside_sem_and_spin() -> None:
 def test_a_run_with_one_tier_has_no_ladder_and_says_so() -> None:
     html = render([run_of(document([pingpong("pipe", 64, around(60_000))]))])
     assert "no cell measured in both tiers" in html
+
+
+def test_the_verdicts_command_gives_every_case_its_tier() -> None:
+    """``ipcbench verdicts``: each tier's claims (native first, as the report), every case with its impl,
+    and the Python claims saying whether the tiers agree."""
+    run = run_of(document(both_tiers()))
+    record = json.loads(verdict_output.render([run], "json"))
+    assert record["tiers"] == ["native", "python"]
+    assert [(c["claim"], c["impl"]) for c in record["claims"]][:5] == [
+        (1, "native"),
+        (2, "native"),
+        (3, "native"),
+        (4, "native"),
+        (1, "python"),
+    ]
+    cases = [case for claim in record["claims"] for case in claim["cases"]]
+    assert cases and all(case["impl"] in ("native", "python") for case in cases)
+    assert all(case["impl"] == claim["impl"] for claim in record["claims"] for case in claim["cases"])
+    assert {claim["impl"] for claim in record["claims"] if claim["agreement"]} == {"python"}
+    table = verdict_output.render([run], "table")
+    assert "claim 1 [native]" in table and "claim 1 [python]" in table
+    assert any(line.lstrip().startswith("native  posix-shm/spin vs") for line in table.splitlines())
+    markdown = verdict_output.render([run], "markdown")
+    assert "| impl | case |" in markdown and "| python | posix-shm/spin vs pipe |" in markdown
