@@ -116,7 +116,9 @@ def _largest_size(cls: Any, limits: dict[str, Any]) -> str:
     while low < high:
         mid = (low + high + 1) // 2
         low, high = (mid, high) if cls.skip_reason(mid, limits) is None else (low, mid - 1)
-    return format_size(low)
+    # Not a whole K (a socket buffer's share, 4263616): the largest whole K that fits, in the units of the
+    # other rows and of --sizes, instead of raw bytes.
+    return format_size(low if low < 1024 else low & ~1023)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -108,6 +108,26 @@ def test_list_shows_every_mechanism_and_the_limits() -> None:
         assert name in result.stdout
 
 
+class _Bounded:
+    """A mechanism that carries at most ``most`` bytes (``skip_reason`` is all ``list`` asks of it)."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+
+    def skip_reason(self, size: int, limits: dict) -> object:
+        return None if size <= self.most else "too large"
+
+
+@pytest.mark.parametrize(
+    ("most", "shown"),
+    [(8192, "8K"), (4263616, "4163K"), (2 << 20, "2M"), (5000, "4K"), (1000, "1000")],
+)
+def test_list_shows_a_size_limit_in_whole_units_rounded_down(most: int, shown: str) -> None:
+    from ipcbench.cli import _largest_size
+
+    assert _largest_size(_Bounded(most), {}) == shown
+
+
 def _wait_for_cells(path_glob: Path, count: int, timeout: float = 60) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
