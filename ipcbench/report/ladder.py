@@ -10,6 +10,7 @@ figure is drawn with the report's helpers.
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass
 
@@ -87,6 +88,9 @@ def ladder_figure(run: Run) -> str | None:
             _ladder_panel(ax, title, chosen)
         handles, texts = (axes if len(panels) == 1 else axes[0]).get_legend_handles_labels()
         fig.legend(handles, texts, loc="outside lower center", ncols=2)
+        # Once, under the middle panel: one label under each panel ran into its neighbour's.
+        middle = axes if len(panels) == 1 else axes[len(panels) // 2]
+        middle.set_xlabel("time (log scale); the end of a bar is the Python figure")
         return plotting.to_svg(fig)
 
 
@@ -106,6 +110,7 @@ def _most_rows(panels: list[tuple[str, list[Rung]]]) -> int:
 
 def _ladder_panel(ax: object, title: str, chosen: list[Rung]) -> None:
     from matplotlib.axes import Axes
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     assert isinstance(ax, Axes)
     names = [plotting.plain(rung.mechanism) for rung in chosen]
@@ -116,6 +121,22 @@ def _ladder_panel(ax: object, title: str, chosen: list[Rung]) -> None:
     ax.barh(rows, extras, left=floors, color="#f2b01e", label="what the Python tier adds")
     ax.set_yticks(rows, names)
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(plotting.LogTicks(plotting.UNITS["ns"]))
+    # A panel can span about a decade (stream at 1 MiB or 16 MiB), where matplotlib labelled the minor ticks
+    # too and the labels ran into each other: labels at 1 and 3 of each decade on such a short axis, at the
+    # decades alone on a longer one, none on minor ticks.
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _tick_text(ax, x)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    # Bars start at the axis' left end: below the smallest floor, so the shortest bar still shows.
+    ax.set_xlim(left=min(f for f in floors if f > 0) / 2 if any(f > 0 for f in floors) else None)
     ax.set_title(title)
-    ax.set_xlabel("nanoseconds (log scale); bar end = the Python figure")
+
+
+def _tick_text(ax: object, x: float) -> str:
+    """A decade always; 3 of a decade only when the axis spans less than two decades."""
+    from matplotlib.axes import Axes
+
+    assert isinstance(ax, Axes)
+    low, high = ax.get_xlim()
+    decade = abs(math.log10(x) - round(math.log10(x))) < 1e-9
+    return plotting.UNITS["ns"](x) if decade or math.log10(high / low) < 2 else ""
