@@ -51,15 +51,30 @@ class Child:
     status: int | None = None
 
 
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+LIBC = _libc()  # opened once, in the runner: every child inherits it instead of opening it again
+
+
 def _die_with_parent(parent: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
 
 
 def current_cpu() -> int | None:
-    """The CPU this process last ran on (field 39 of /proc/self/stat)."""
+    """The CPU this process runs on (``sched_getcpu``; else field 39 of /proc/self/stat, where it last
+    ran)."""
+    with contextlib.suppress(AttributeError):
+        cpu = int(LIBC.sched_getcpu())
+        if cpu >= 0:
+            return cpu
     try:
         return int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[36])
     except (OSError, ValueError, IndexError):

@@ -86,6 +86,7 @@ class PeerReport:
     sends: bytes | None = None
     arrivals: bytes | None = None  # ... and the peer's arrival times (int64), in order
     unsync: dict[str, int] | None = None  # the ``unsync`` demonstration's reader: what it counted
+    messages: int | None = None  # the initiator's measured count, when the run calibrated itself
 
 
 @dataclass(frozen=True, eq=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -22,9 +23,11 @@ from typing import Any
 import numpy as np
 
 from ipcbench import __version__, machine, native, stats, store, unsync, workloads
+from ipcbench.calibration import Budget
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault
 from ipcbench.ledger import Ledger, clean
+from ipcbench.payload import random_bytes
 from ipcbench.peer import Child, kill_all, spawn, wait_all
 from ipcbench.plan import Cell, RunOptions, cells, placement
 from ipcbench.records import CellRecord, PeerReport, RunRecord
@@ -35,7 +38,6 @@ from ipcbench.workloads import Job
 from ipcbench.workloads.openloop import RATE_FRACTIONS, delivered_rate, latencies, sweep_entry
 
 KIB = 1 << 10
-CALIBRATION_TARGET_S = 0.004
 Progress = Callable[[str, int, int, Cell, dict[str, Any] | None], None]
 
 
@@ -64,6 +66,7 @@ class Runner:
         self.repeats: int = options.repeats
         self.budget_s: float = options.budget_s
         self.cleaned: list[str] = []
+        self.seed = secrets.randbits(32)  # of every run's payload (``payload.random_bytes``)
 
     # ---- the run ------------------------------------------------------------------------------------
 
@@ -80,12 +83,13 @@ class Runner:
             store.ensure_writable(path.parent)
             store.save(document, path)
         plan = cells(self.options, self.registry)
+        text = store.Growing()
         try:
             for index, cell in enumerate(plan):
                 self.progress("start", index, len(plan), cell, None)
                 result = self.measure_cell(cell)
                 document["cells"].append(result)
-                store.save(document, path)
+                store.save(document, path, text)
                 self.progress("done", index, len(plan), cell, result)
             document["status"] = "complete"
         except BaseException:
@@ -93,7 +97,7 @@ class Runner:
             raise
         finally:
             document["finished"] = store.now_utc()
-            store.save(document, path)
+            store.save(document, path, text)
         return document, path
 
     def _new_document(self) -> dict[str, Any]:
@@ -179,8 +183,18 @@ class Runner:
         load = {"before": load_before, "after": machine.load_snapshot(), "during": during}
         return replace(measured, finished=store.now_utc(), load=load)
 
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.budget_s, self.options.min_messages, self.options.max_messages)
+
     def measure_runs(self, cell: Cell) -> list[RunRecord]:
-        """Calibrate the count to the budget, then measure ``repeats`` independent runs."""
+        """``repeats`` independent runs of one count, calibrated to the budget (``calibration``): inside the
+        first run where the workload can (its warm-up and probe then precede its measured messages), else
+        by short runs of the runner's own first."""
+        if workloads.get(cell.workload).calibrates_in_run:
+            first = self.measure_run_with_load(cell, 0)
+            count = first.messages
+            return [first] + [self.measure_run_with_load(cell, count) for _ in range(self.repeats - 1)]
         count = self.calibrate(cell)
         return [self.measure_run_with_load(cell, count) for _ in range(self.repeats)]
 
@@ -203,34 +217,35 @@ class Runner:
 
     def measure_run_with_load(self, cell: Cell, count: int, rate: float = 0.0) -> RunRecord:
         """A measured run, with what other programs did to the CPUs meanwhile (``run.load``): a load that
-        differs between the runs of a cell makes them disagree for a reason other than the mechanism."""
+        differs between the runs of a cell makes them disagree for a reason other than the mechanism.
+        ``count`` 0: the run calibrates itself after a short warm-up."""
         meter = machine.LoadMeter()
-        run = self.measure_run(cell, count, warmup_for(count), rate)
+        budget = self.budget if count == 0 else None
+        run = self.measure_run(cell, count, warmup_for(count), rate, budget)
         return replace(run, load=meter.stop())
 
     def calibrate(self, cell: Cell) -> int:
-        """Messages per run so that one run measures for about ``budget_s`` (clamped to the bounds).
-
-        The count grows until a calibration run lasts ``CALIBRATION_TARGET_S``; then one more run of that
-        count is made and the faster of the two sets the rate, so one run slowed by a neighbour does not
-        shrink every run of the cell."""
-        low, high = self.options.min_messages, self.options.max_messages
-        # Start small for huge messages: one 16 MiB round trip already lasts longer than the target.
-        count = min(high, max(1, min(16, (4 << 20) // cell.size)))
-        while True:
+        """Messages per run so that one run measures for about ``budget_s``, from runs of its own (for a
+        workload that cannot calibrate inside a run): the chunks of ``calibration`` as separate runs."""
+        budget = self.budget
+        count = budget.first_chunk(cell.size)
+        elapsed_s = self._calibration_run(cell, count)
+        while (grown := budget.next_chunk(count, elapsed_s)) is not None:
+            count = grown
             elapsed_s = self._calibration_run(cell, count)
-            if elapsed_s >= CALIBRATION_TARGET_S or count >= high:
-                break
-            count = min(high, int(count * max(2.0, 1.2 * CALIBRATION_TARGET_S / elapsed_s)))
-        elapsed_s = min(elapsed_s, self._calibration_run(cell, count))
         per_message_s = elapsed_s / count
-        return int(min(high, max(low, self.budget_s / per_message_s)))
+        if budget.confirms(per_message_s):
+            per_message_s = min(per_message_s, self._calibration_run(cell, count) / count)
+        return budget.count(per_message_s)
 
     def _calibration_run(self, cell: Cell, count: int) -> float:
         return max(int(self.measure_run(cell, count, warmup=2).elapsed_ns), 1) / 1e9
 
-    def measure_run(self, cell: Cell, count: int, warmup: int, rate: float = 0.0) -> RunRecord:
-        """One independent run: fresh objects, fresh initiator and peer, always cleaned up."""
+    def measure_run(
+        self, cell: Cell, count: int, warmup: int, rate: float = 0.0, budget: Budget | None = None
+    ) -> RunRecord:
+        """One independent run: fresh objects, fresh initiator and peer, always cleaned up. With a
+        ``budget`` the run finds its own count (``workloads.base.probe``; ``count`` is then ignored)."""
         same_core = self.initiator_cpu is not None and self.initiator_cpu == self.peer_cpu
         lockstep = workloads.get(cell.workload).lockstep
         tune = dict(cell.tune)
@@ -243,20 +258,23 @@ class Runner:
             cell.size,
             warmup,
             count,
-            secrets.randbits(32),
+            self.seed,
             self.options.verify_every,
             cell.impl,
             rate,
             same_core,
+            budget,
         )
         children: list[Child] = []
-        sync = os.pipe()
-        held = list(sync)  # the runner's copies of the sync pipe, closed once the children hold theirs
+        sync = socket.socketpair()  # the side channel: initiator's end, peer's end
+        held = [end.detach() for end in sync]  # the runner's copies, closed once the children hold theirs
+        random_bytes(cell.size, self.seed)  # drawn here once, inherited by both processes of every run
         try:
             transport.create(self.ledger)
             params = transport.params()
-            children.append(spawn("peer", transport, job, sync, self.peer_cpu, self.fault))
-            children.append(spawn("initiator", transport, job, sync, self.initiator_cpu, self.fault))
+            ends = (held[0], held[1])
+            children.append(spawn("peer", transport, job, ends, self.peer_cpu, self.fault))
+            children.append(spawn("initiator", transport, job, ends, self.initiator_cpu, self.fault))
             transport.release_parent()
             while held:
                 os.close(held.pop())
@@ -310,6 +328,7 @@ def run_record(
     cell: Cell, count: int, initiator: PeerReport, peer: PeerReport, params: dict[str, Any]
 ) -> RunRecord:
     """One run's figures from the two processes' reports (raw samples kept in ``samples``, never stored)."""
+    count = initiator.messages or count  # a run that calibrated itself says how many it measured
     elapsed = max(int(initiator.elapsed_ns or 0), 1)
     workload = workloads.get(cell.workload)
     samples = back = None

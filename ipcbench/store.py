@@ -119,10 +119,33 @@ def _write_temporary(document: dict[str, Any], path: Path) -> str:
     return outfile.write_temporary(json.dumps(document, indent=1, allow_nan=False).encode(), path)
 
 
-def save(document: dict[str, Any], path: Path) -> None:
-    """Write atomically: readers see the old file or the new one, never half of one."""
+def save(document: dict[str, Any], path: Path, text: Growing | None = None) -> None:
+    """Write atomically: readers see the old file or the new one, never half of one. A run that saves
+    after every cell passes its ``Growing`` text, which encodes each cell once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    outfile.replace_atomically(json.dumps(document, indent=1, allow_nan=False).encode(), path)
+    encoded = text.encode(document) if text is not None else json.dumps(document, indent=1, allow_nan=False)
+    outfile.replace_atomically(encoded.encode(), path)
+
+
+class Growing:
+    """``json.dumps(document, indent=1)`` of a result document that grows by whole cells, each cell encoded
+    once, when it first appears: saving after every cell re-encoded every earlier cell each time, which
+    made a run's saving quadratic (0.1-0.2 s per save at 300 cells). A cell must not change once saved."""
+
+    def __init__(self) -> None:
+        self._cells: list[str] = []
+
+    def encode(self, document: dict[str, Any]) -> str:
+        cells = document["cells"]
+        if len(cells) < len(self._cells):
+            self._cells = []
+        for cell in cells[len(self._cells) :]:  # at depth 2 of the document: two more spaces a line
+            self._cells.append("  " + json.dumps(cell, indent=1, allow_nan=False).replace("\n", "\n  "))
+        head = json.dumps({**document, "cells": []}, indent=1, allow_nan=False)
+        if not self._cells:
+            return head
+        body = "[\n" + ",\n".join(self._cells) + "\n ]"
+        return head.replace('\n "cells": []', '\n "cells": ' + body, 1)
 
 
 def load(path: Path | str) -> dict[str, Any]:

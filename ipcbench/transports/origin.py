@@ -9,6 +9,7 @@ for a class handed in directly.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping
 from importlib import metadata
@@ -22,10 +23,25 @@ def _distributions() -> Mapping[str, list[str]]:
     return metadata.packages_distributions()
 
 
+def _provides(distribution: metadata.Distribution, top: str) -> bool:
+    """Whether ``distribution`` installed the top-level module ``top`` (as ``packages_distributions``
+    decides it: the names it declares, else the files it installed)."""
+    if top in (distribution.read_text("top_level.txt") or "").split():
+        return True
+    return any(path.parts[:1] in ((top,), (f"{top}.py",)) for path in distribution.files or ())
+
+
 @functools.lru_cache(maxsize=256)
 def distribution_of(module: str) -> tuple[str | None, str | None]:
-    """(distribution name, version) that installed ``module``, or (None, None) if none did."""
-    names = _distributions().get(module.partition(".")[0]) or []
+    """(distribution name, version) that installed ``module``, or (None, None) if none did. The
+    distribution named like the module is tried first: ``packages_distributions`` reads every installed
+    distribution's file list (0.4-0.7 s, paid by every run's result file), and is asked only if that fails."""
+    top = module.partition(".")[0]
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        candidate = metadata.distribution(top)
+        if _provides(candidate, top):
+            return candidate.metadata["Name"], candidate.version
+    names = _distributions().get(top) or []
     for name in names:
         try:
             return name, metadata.version(name)

@@ -1,14 +1,16 @@
 """What every workload is: a class declaring its loops, its metrics and the fields its cells carry.
 
-A workload runs in two forked processes: the *initiator* and the *peer*. A side pipe (``sync``), separate
-from the mechanism and identical for all of them, carries the start barrier and the stream's
-acknowledgements, so no mechanism pays for a control message the others do not. Generic code (runner,
+A workload runs in two forked processes: the *initiator* and the *peer*. A side channel (``sync``, a Unix
+socket pair), separate from the mechanism and identical for all of them, carries the start barrier, the
+stream's acknowledgements and, in a run that calibrates itself, the size of each probe chunk, so no
+mechanism pays for a control message the others do not. Generic code (runner,
 store, stats, compare, history, exports) asks the workload instead of comparing names.
 
 The workloads themselves live one per module beside this one (``pingpong.py``, ``stream.py``) and are
 listed in ``__init__.py``.
 
-Each side runs ``warmup`` messages first (not measured) and reports the CPU time it spent on the measured
+Each side runs ``warmup`` messages first (not measured), then, in a run that calibrates itself, the probe
+chunks (checked, not measured; see ``calibration``), and reports the CPU time it spent on the measured
 messages (``CLOCK_PROCESS_CPUTIME_ID``, with the user/system split from ``getrusage``).
 """
 
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ipcbench.calibration import Budget
 from ipcbench.errors import PayloadError, PeerError
 from ipcbench.payload import SEQ
 from ipcbench.transports.base import Endpoint
@@ -42,6 +45,9 @@ class Job:
     impl: str = "python"  # "native": the same protocol with the hot loops in C (ipcbench.native)
     rate: float = 0.0  # messages/s an open loop's schedule offers (0 elsewhere)
     same_core: bool = False  # both sides share one CPU: a side waiting on the clock must yield it
+    # Set: ``count`` is not known yet; the run probes the rate after its warm-up and measures about
+    # ``budget.seconds`` of messages (``probe``), in workloads that calibrate in their run.
+    budget: Budget | None = None
 
 
 class CpuMeter:
@@ -67,7 +73,7 @@ def _read_exact(fd: int, n: int) -> bytes:
     while len(data) < n:
         chunk = os.read(fd, n - len(data))
         if not chunk:
-            raise PeerError("the other side of the run went away (sync pipe closed)")
+            raise PeerError("the other side of the run went away (side channel closed)")
         data += chunk
     return data
 
@@ -78,6 +84,53 @@ def signal_ready(sync_w: int) -> None:
 
 def wait_ready(sync_r: int) -> None:
     _read_exact(sync_r, 1)
+
+
+def tell(sync: int, value: int) -> None:
+    """The initiator tells the peer the next chunk's size (positive) or the measured count (negative)."""
+    os.write(sync, SEQ.pack(value))
+
+
+def probe(sync: int, job: Job, clock: Clock, chunk: Callable[[int, int], object]) -> tuple[int, int]:
+    """The initiator's calibration inside a run (``calibration``): ``chunk(first, n)`` carries messages
+    ``first`` to ``first + n - 1`` (checked as ever) and is timed here, chunk after chunk, each announced to
+    the peer on the side channel. Returns the first measured message and the count to measure; with a fixed
+    count (no ``job.budget``) that is the one after the warm-up, and nothing is sent."""
+    budget, first = job.budget, job.warmup
+    if budget is None:
+        return first, job.count
+
+    def timed(count: int) -> float:
+        nonlocal first
+        tell(sync, count)
+        start = clock()
+        chunk(first, count)
+        first += count
+        return (clock() - start) / 1e9
+
+    count = budget.first_chunk(job.size)
+    elapsed_s = timed(count)
+    while (grown := budget.next_chunk(count, elapsed_s)) is not None:
+        count = grown
+        elapsed_s = timed(count)
+    per_message_s = elapsed_s / count
+    if budget.confirms(per_message_s):
+        per_message_s = min(per_message_s, timed(count) / count)
+    measured = budget.count(per_message_s)
+    tell(sync, -measured)
+    return first, measured
+
+
+def follow(sync: int, job: Job, chunk: Callable[[int, int], object]) -> tuple[int, int]:
+    """The peer's side of ``probe``: carry each announced chunk; return the first measured message and the
+    count to measure."""
+    first = job.warmup
+    if job.budget is None:
+        return first, job.count
+    while (count := SEQ.unpack(_read_exact(sync, SEQ.size))[0]) > 0:
+        chunk(first, count)
+        first += count
+    return first, -count
 
 
 def ack(sync_w: int, seq: int) -> None:
@@ -125,6 +178,8 @@ class Workload(ABC):
     # Its receiving side counts a demonstration's damage (``ipcbench.unsync``) instead of failing on it:
     # the demonstration variants (``Transport.demonstrations``) are planned with such workloads only.
     demonstrates: ClassVar[bool] = False
+    # Probes its rate inside its first measured run (``probe``, ``follow``) instead of in runs of its own.
+    calibrates_in_run: ClassVar[bool] = False
 
     @abstractmethod
     def initiator(

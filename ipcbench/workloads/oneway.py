@@ -36,6 +36,7 @@ class Oneway(Pingpong):
     # Pingpong's C loops echo without stamps: the native tier has no one-way loops yet (its cells are skipped
     # with the reason, never run as round trips under a one-way label).
     native_loops = False
+    calibrates_in_run = False  # its loops take a fixed count: the runner calibrates it with runs of its own
 
     def initiator(
         self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock

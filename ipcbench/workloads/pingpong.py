@@ -14,7 +14,16 @@ from typing import Any, ClassVar
 from ipcbench.errors import PayloadError
 from ipcbench.payload import Payload
 from ipcbench.transports.base import Endpoint
-from ipcbench.workloads.base import Clock, CpuMeter, Job, Workload, signal_ready, wait_ready
+from ipcbench.workloads.base import (
+    Clock,
+    CpuMeter,
+    Job,
+    Workload,
+    follow,
+    probe,
+    signal_ready,
+    wait_ready,
+)
 
 
 class Pingpong(Workload):
@@ -29,6 +38,7 @@ class Pingpong(Workload):
     gate_metrics = ("p50", "p99")
     headline = "p50_ns"
     unstable_cv: ClassVar[float] = 0.25
+    calibrates_in_run: ClassVar[bool] = True
 
     def initiator(
         self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
@@ -37,19 +47,23 @@ class Pingpong(Workload):
         received = bytearray(job.size)
         wait_ready(sync_r)
         round_trips(ep, payload, received, 0, job.warmup, None, clock)
-        samples = array.array("q", bytes(8 * job.count))
+        first, count = probe(
+            sync_r, job, clock, lambda at, n: round_trips(ep, payload, received, at, n, None, clock)
+        )
+        samples = array.array("q", bytes(8 * count))
         meter = CpuMeter(cpu_clock)
         start = clock()
-        round_trips(ep, payload, received, job.warmup, job.count, samples, clock)
+        round_trips(ep, payload, received, first, count, samples, clock)
         elapsed = clock() - start
-        return {"samples": samples.tobytes(), "elapsed_ns": elapsed, **meter.stop()}
+        return {"samples": samples.tobytes(), "elapsed_ns": elapsed, "messages": count, **meter.stop()}
 
     def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         buffer = bytearray(job.size)
         signal_ready(sync_w)
         ep.echo(buffer, job.warmup)
+        _, count = follow(sync_w, job, lambda _, n: ep.echo(buffer, n))
         meter = CpuMeter(cpu_clock)
-        ep.echo(buffer, job.count)
+        ep.echo(buffer, count)
         return meter.stop()
 
     def native_initiator(
@@ -58,18 +72,20 @@ class Pingpong(Workload):
         payload = Payload(job.size, job.seed)
         wait_ready(sync_r)
         channel.exchange(payload.buffer, 0, job.warmup, None)
-        samples = array.array("q", bytes(8 * job.count))
+        first, count = probe(sync_r, job, clock, lambda at, n: channel.exchange(payload.buffer, at, n, None))
+        samples = array.array("q", bytes(8 * count))
         meter = CpuMeter(cpu_clock)
         start = clock()
-        channel.exchange(payload.buffer, job.warmup, job.count, samples)  # each round trip timed in C
+        channel.exchange(payload.buffer, first, count, samples)  # each round trip timed in C
         elapsed = clock() - start
-        return {"samples": samples.tobytes(), "elapsed_ns": elapsed, **meter.stop()}
+        return {"samples": samples.tobytes(), "elapsed_ns": elapsed, "messages": count, **meter.stop()}
 
     def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         signal_ready(sync_w)
         channel.echo(job.warmup)
+        _, count = follow(sync_w, job, lambda _, n: channel.echo(n))
         meter = CpuMeter(cpu_clock)
-        channel.echo(job.count)
+        channel.echo(count)
         return meter.stop()
 
     def headline_value(self, cell: dict[str, Any]) -> float:

@@ -8,12 +8,24 @@ the last one on the sync pipe. Throughput is measured by the initiator from its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ipcbench.payload import Payload
 from ipcbench.transports.base import Endpoint
 from ipcbench.unsync import Expected, count_race
-from ipcbench.workloads.base import Clock, CpuMeter, Job, Workload, ack, signal_ready, wait_ack, wait_ready
+from ipcbench.workloads.base import (
+    Clock,
+    CpuMeter,
+    Job,
+    Workload,
+    ack,
+    follow,
+    probe,
+    signal_ready,
+    wait_ack,
+    wait_ready,
+)
 
 
 class Stream(Workload):
@@ -22,78 +34,96 @@ class Stream(Workload):
     name = "stream"
     unstable_cv: ClassVar[float] = 0.5
     demonstrates = True
+    calibrates_in_run: ClassVar[bool] = True
 
     def initiator(
         self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
     ) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
         send, message = ep.send, payload.message
-        wait_ready(sync_r)
-        for seq in range(job.warmup):
-            send(message(seq))
-        wait_ack(sync_r, job.warmup - 1)
-        meter = CpuMeter(cpu_clock)
-        start = clock()
-        for seq in range(job.warmup, job.warmup + job.count):
-            send(message(seq))
-        wait_ack(sync_r, job.warmup + job.count - 1)
-        elapsed = clock() - start
-        return {"elapsed_ns": elapsed, **meter.stop()}
+
+        def chunk(first: int, count: int) -> None:  # sent, and received by the peer
+            for seq in range(first, first + count):
+                send(message(seq))
+            wait_ack(sync_r, first + count - 1)
+
+        return _initiate(job, sync_r, clock, cpu_clock, chunk)
 
     def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         if ep.racy_read is not None:
             return _count_damage(ep, job, sync_w, cpu_clock)
         payload = Payload(job.size, job.seed)
         received = bytearray(job.size)
-        signal_ready(sync_w)
-        _receive(ep, payload, received, 0, job.warmup, job.verify_every)
-        ack(sync_w, job.warmup - 1)
-        meter = CpuMeter(cpu_clock)
-        _receive(ep, payload, received, job.warmup, job.count, job.verify_every)
-        usage = meter.stop()
-        ack(sync_w, job.warmup + job.count - 1)
-        return usage
+        every = job.verify_every
+        return _follow(job, sync_w, cpu_clock, lambda at, n: _receive(ep, payload, received, at, n, every))
 
     def native_initiator(
         self, channel: Any, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
     ) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
-        wait_ready(sync_r)
-        channel.send_messages(payload.buffer, 0, job.warmup)
-        wait_ack(sync_r, job.warmup - 1)
-        meter = CpuMeter(cpu_clock)
-        start = clock()
-        channel.send_messages(payload.buffer, job.warmup, job.count)
-        wait_ack(sync_r, job.warmup + job.count - 1)
-        elapsed = clock() - start
-        return {"elapsed_ns": elapsed, **meter.stop()}
+
+        def chunk(first: int, count: int) -> None:
+            channel.send_messages(payload.buffer, first, count)
+            wait_ack(sync_r, first + count - 1)
+
+        return _initiate(job, sync_r, clock, cpu_clock, chunk)
 
     def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
-        signal_ready(sync_w)
-        channel.receive_messages(payload.buffer, 0, job.warmup, job.verify_every)
-        ack(sync_w, job.warmup - 1)
-        meter = CpuMeter(cpu_clock)
-        channel.receive_messages(payload.buffer, job.warmup, job.count, job.verify_every)
-        usage = meter.stop()
-        ack(sync_w, job.warmup + job.count - 1)
-        return usage
+        every = job.verify_every
+        return _follow(
+            job, sync_w, cpu_clock, lambda at, n: channel.receive_messages(payload.buffer, at, n, every)
+        )
+
+
+Chunk = Callable[[int, int], object]
+
+
+def _initiate(job: Job, sync_r: int, clock: Clock, cpu_clock: Clock, chunk: Chunk) -> dict[str, Any]:
+    """The initiator's run in either tier: warm-up, the probe if the run calibrates itself, then ``count``
+    messages timed from the first send to the peer's acknowledgement of the last."""
+    wait_ready(sync_r)
+    chunk(0, job.warmup)
+    first, count = probe(sync_r, job, clock, chunk)
+    meter = CpuMeter(cpu_clock)
+    start = clock()
+    chunk(first, count)
+    elapsed = clock() - start
+    return {"elapsed_ns": elapsed, "messages": count, **meter.stop()}
+
+
+def _follow(job: Job, sync_w: int, cpu_clock: Clock, receive: Chunk) -> dict[str, Any]:
+    """The peer's run in either tier: every chunk received and checked, then acknowledged; the CPU time is
+    that of the measured messages (taken before the last acknowledgement, which the initiator times)."""
+
+    def chunk(first: int, count: int) -> None:
+        receive(first, count)
+        ack(sync_w, first + count - 1)
+
+    signal_ready(sync_w)
+    chunk(0, job.warmup)
+    first, count = follow(sync_w, job, chunk)
+    meter = CpuMeter(cpu_clock)
+    receive(first, count)
+    usage = meter.stop()
+    ack(sync_w, first + count - 1)
+    return usage
 
 
 def _count_damage(ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
     """The ``unsync`` demonstration's reader: every read classified with the payload checks and counted
     (``ipcbench.unsync``), never a failure; the counts of the measured messages go in the report."""
-    assert ep.racy_read is not None
+    racy_read = ep.racy_read
+    assert racy_read is not None
     expected = Expected(Payload(job.size, job.seed))
     received = bytearray(job.size)
-    signal_ready(sync_w)
-    count_race(ep.racy_read, expected, received, 0, job.warmup)
-    ack(sync_w, job.warmup - 1)
-    meter = CpuMeter(cpu_clock)
-    counts = count_race(ep.racy_read, expected, received, job.warmup, job.count)
-    usage = meter.stop()
-    ack(sync_w, job.warmup + job.count - 1)
-    return {**usage, "unsync": counts}
+    counted: list[dict[str, int]] = []  # per chunk: warm-up, probe chunks if any, the measured messages
+
+    def receive(first: int, count: int) -> None:
+        counted.append(count_race(racy_read, expected, received, first, count))
+
+    usage = _follow(job, sync_w, cpu_clock, receive)
+    return {**usage, "unsync": counted[-1]}
 
 
 def _receive(ep: Endpoint, payload: Payload, received: bytearray, first: int, count: int, every: int) -> None:

@@ -157,3 +157,19 @@ def test_compare_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
     result = run_cli("compare", str(GOLDEN), str(path))
     line = one_error_line(result.returncode, result.stderr)
     assert str(path) in line and "schema_version 99 is newer" in line
+
+
+def test_a_growing_file_is_written_exactly_as_a_whole_one(tmp_path: Path) -> None:
+    """A run saves after every cell through ``store.Growing`` (each cell encoded once): the bytes on disk
+    are those of ``json.dumps(document, indent=1)`` at every step, labels with quotes and line breaks too."""
+    whole = json.loads((GOLDEN.parent / "result-v2-real.json").read_text())
+    whole["label"] = 'a "label"\nwith "cells": [] in it'
+    document, text, path = {**whole, "cells": []}, store.Growing(), tmp_path / "r.json"
+    for cell in [None, *whole["cells"]]:
+        if cell is not None:
+            document["cells"].append(cell)
+        store.save(document, path, text)
+        assert path.read_text() == json.dumps(document, indent=1)
+    document["status"] = "interrupted"
+    store.save(document, path, text)
+    assert store.load(path)["status"] == "interrupted"
