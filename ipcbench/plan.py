@@ -36,6 +36,11 @@ class Profile:
     # Mechanisms this profile measures only when asked for by name (``--transports``): what does not fit
     # its time cap. ``full`` leaves out nothing.
     leaves_out: tuple[str, ...] = ()
+    # What else it leaves out to fit its time cap, unless sizes or tiers are named (``--sizes``, ``--impl``):
+    # the native tier at other sizes than these (None: at all), and round trips (the lockstep workloads)
+    # above this size (None: none left out).
+    native_sizes: tuple[int, ...] | None = None
+    round_trips_up_to: int | None = None
 
 
 # Variants that answer narrower questions than the profile's own: measured by ``full`` or by name.
@@ -52,17 +57,20 @@ PROFILES = {
             (64, 4 * KIB, MIB),
             3,
             0.02,
-            f"CI smoke run: 3 sizes, 3 runs per cell (~50 s); leaves {', '.join(NARROW)} to full, and the "
-            "unsync demonstration to default and full",
+            "CI smoke run: 3 sizes (the native tier at 64 B and 1M), 3 runs per cell (~25 s); leaves "
+            f"{', '.join(NARROW)} to full, and the unsync demonstration to default and full",
             NARROW + DEMONSTRATIONS,
+            native_sizes=(64, MIB),
         ),
         Profile(
             "default",
             (64, 512, 4 * KIB, 64 * KIB, MIB, 16 * MIB),
             5,
             0.05,
-            f"6 sizes from 64 B to 16 MiB, 5 runs per cell (~5 min); leaves {', '.join(NARROW)} to full",
+            "6 sizes from 64 B to 16 MiB (round trips up to 1M), 5 runs per cell (~2 min); leaves "
+            f"{', '.join(NARROW)} to full",
             NARROW,
+            round_trips_up_to=MIB,
         ),
         Profile(
             "full",
@@ -116,6 +124,10 @@ class RunOptions:
     max_messages: int = 200_000
     verify_every: int = 1
     impls: tuple[str, ...] = ()  # () -> both tiers where the native one is available, else python
+    # The profile's coverage (``Profile.native_sizes``, ``round_trips_up_to``), filled by ``finalise`` when
+    # neither sizes nor tiers are named: () and 0 leave nothing out.
+    native_sizes: tuple[int, ...] = ()
+    round_trips_up_to: int = 0
     tune: tuple[str, ...] = ()  # ``--tune`` words, KEY=VALUE[,VALUE] (``tuning.parse``)
     fault: str | None = None  # test-only fault injection (``faults.py``), KIND@SEQ:ROLE
 
@@ -138,7 +150,7 @@ def build_options(
         pairs = tuple(resolve(_words(transports, "--transports"), registry))
     else:
         pairs = profile_pairs(chosen, registry)
-    size_list = parse_sizes(sizes) if sizes is not None else chosen.sizes
+    size_list = parse_sizes(sizes) if sizes is not None else ()  # () -> the profile's (``finalise``)
     names = _words(workloads, "--workloads") if workloads is not None else DEFAULT_WORKLOADS
     for name in names:
         if name not in WORKLOADS:
@@ -185,6 +197,12 @@ def _words(text: str, option: str) -> tuple[str, ...]:
 def finalise(options: RunOptions, registry: Registry = REGISTRY) -> RunOptions:
     """Fill the profile's defaults and check the numbers."""
     profile = PROFILES[options.profile]
+    if not options.sizes and not options.impls:  # the profile's own choice: its coverage applies
+        options = replace(
+            options,
+            native_sizes=profile.native_sizes or (),
+            round_trips_up_to=profile.round_trips_up_to or 0,
+        )
     options = replace(
         options,
         transports=options.transports or profile_pairs(profile, registry),
@@ -246,7 +264,7 @@ def check_name(name: str | None, option: str, folder: bool = False) -> None:
 def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
     """Every cell of the run, in the tiers that have it: a variant only the native tier has is never planned
     for the Python tier, nor a mechanism without C loops (the test mock, the ``unsync`` demonstration) for
-    the native one."""
+    the native one; and within the profile's coverage."""
     tunes = tuning.parse(options.tune, {}) if options.tune else {}
     return [
         Cell(name, variant, workload, size, impl, tune)
@@ -255,7 +273,9 @@ def cells(options: RunOptions, registry: Registry = REGISTRY) -> list[Cell]:
         for name, variant in options.transports
         for impl in options.impls
         for tune in tuning.combinations(tunes, tunables(registry, name, variant, impl))
-        if in_tier(impl, name, variant, registry) and shown_with(registry[name], variant, workload)
+        if in_tier(impl, name, variant, registry)
+        and shown_with(registry[name], variant, workload)
+        and covered(options, impl, workload, size)
     ]
 
 
@@ -263,6 +283,14 @@ def shown_with(cls: type[Transport], variant: str | None, workload: str) -> bool
     """Whether a cell is planned for this workload: a demonstration variant only with a workload that
     counts its damage (``stream``), every other variant with every workload."""
     return variant not in cls.demonstrations or workloads.get(workload).demonstrates
+
+
+def covered(options: RunOptions, impl: str, workload: str, size: int) -> bool:
+    """Whether the profile's coverage has this cell (``Profile.native_sizes``, ``round_trips_up_to``)."""
+    if impl == "native" and options.native_sizes and size not in options.native_sizes:
+        return False
+    most = options.round_trips_up_to
+    return not (most and size > most and workloads.get(workload).lockstep)
 
 
 def in_tier(impl: str, name: str, variant: str | None, registry: Registry = REGISTRY) -> bool:
