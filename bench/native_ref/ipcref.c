@@ -1,16 +1,21 @@
 /* ipcref: a minimal, independent C ping-pong and stream loop over each IPC mechanism.
  *
- * It shares no code with ipcbench's extension: its own objects (IPC_PRIVATE or unlinked at once, so a
- * crash leaves nothing behind but at worst two SysV objects of this process), its own fork, pinning,
+ * It shares no code with ipcbench's extension: its own objects (IPC_PRIVATE or unlinked at once; the SysV
+ * semaphores and queues, which cannot be, are removed at exit, also after an error), its own fork, pinning,
  * timing and payload check. It does the same work per message as ipcbench: the sender stamps a sequence
  * number at both ends of a message taken from one of seven windows into a random buffer, the receiver
  * copies it out and compares every byte; ping-pong times each round trip with CLOCK_MONOTONIC and reports
- * the median; stream times first send to the receiver's acknowledgement on a side pipe.
+ * the median; stream times first send to the receiver's acknowledgement on a side pipe, after WARMUP
+ * messages that are acknowledged the same way. The kernel objects are the kinds ipcbench creates: one SysV
+ * semaphore set per semaphore, POSIX named semaphores, a ring of SLOTS slots per direction after a header of
+ * four counters on their own cache lines, one slot and no flow control in ping-pong.
  *
- *   ipcref MECHANISM pingpong|stream SIZE COUNT CPU_INITIATOR CPU_PEER
+ *   ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_INITIATOR CPU_PEER
  *   MECHANISM: pipe fifo unix tcp sysv-shm/sem sysv-shm/spin sysv-shm/mutex posix-shm/sem posix-shm/spin
  *              posix-shm/mutex sysv-mq posix-mq
- * Prints one JSON line. */
+ *   SLOTS: messages in flight per direction in stream: the ring's slots (shared memory), the queue's
+ *          mq_maxmsg (posix-mq); pipes, sockets and SysV queues hold what their kernel buffer holds.
+ * Prints one JSON line, with the depth in force ("depth": slots, bytes of pipe buffer or SysV queue). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,15 +53,22 @@ static enum waitk waitk;
 static size_t size, slots = 1;
 static int fds[2][2];            /* per direction: read end, write end (or one socket per side) */
 static int sock[2];
-static int msq[2];
+static int msq[2] = {-1, -1};
 static mqd_t mq[2];
 static unsigned char *shm;       /* [pub0, cons0, pub1, cons1] counters, rings, then sync objects */
-static int semset = -1;
-static sem_t *psem;              /* 4 unnamed process-shared semaphores in the segment */
+static int semid[4] = {-1, -1, -1, -1};  /* SysV: one set of one semaphore each, as sysv_ipc makes them */
+static sem_t *psem[4];           /* POSIX named semaphores, unlinked at once */
 static int lockstep;
-static long mtype_buf_pad;
 static unsigned char *stage;
 static int64_t sent_n, recv_n;
+static pid_t owner;              /* the process that removes the SysV objects at exit */
+static long depth;               /* what the JSON reports as the depth in force */
+
+static void remove_objects(void) {
+    if (getpid() != owner) return;
+    for (int i = 0; i < 4; i++) if (semid[i] >= 0) semctl(semid[i], 0, IPC_RMID);
+    for (int d = 0; d < 2; d++) if (kind == K_SYSVMQ && msq[d] >= 0) msgctl(msq[d], IPC_RMID, NULL);
+}
 
 static volatile int64_t *ctr(int i) { return (volatile int64_t *)(shm + 64 * i); }
 static unsigned char *ring(int dir, int64_t i) {
@@ -67,15 +79,15 @@ static size_t ring_end(void) { return 256 + 2 * slots * ((size + 63) & ~(size_t)
 static pthread_mutex_t *mtx(int d) { return (pthread_mutex_t *)(shm + ring_end() + 128 * d); }
 static pthread_cond_t *cnd(int d) { return (pthread_cond_t *)(shm + ring_end() + 128 * d + 64); }
 
-static void sysv_sem(int n, int delta) {
-    struct sembuf op = {(unsigned short)n, (short)delta, 0};
-    while (semop(semset, &op, 1) < 0)
-        if (errno != EINTR) die("semop");
-}
+/* semaphore n: 2*d is direction d's "filled", 2*d+1 its "free" (unused in lockstep) */
 static void sem_p(int n, int delta) {
-    if (waitk == W_SYSVSEM) { sysv_sem(n, delta); return; }
-    if (delta > 0) sem_post(&psem[n]);
-    else while (sem_wait(&psem[n]) < 0) if (errno != EINTR) die("sem_wait");
+    if (waitk == W_SYSVSEM) {
+        struct sembuf op = {0, (short)delta, 0};
+        while (semop(semid[n], &op, 1) < 0) if (errno != EINTR) die("semop");
+        return;
+    }
+    if (delta > 0) sem_post(psem[n]);
+    else while (sem_wait(psem[n]) < 0) if (errno != EINTR) die("sem_wait");
 }
 
 static void put(int d, const unsigned char *m) {
@@ -105,9 +117,11 @@ static void put(int d, const unsigned char *m) {
         memcpy(ring(d, sent_n), m, size);
         __atomic_store_n(ctr(2 * d), ++sent_n, __ATOMIC_RELEASE);
     } else if (waitk == W_MUTEX) {
-        pthread_mutex_lock(mtx(d));
-        while (!lockstep && *ctr(2 * d) - *ctr(2 * d + 1) >= (int64_t)slots) pthread_cond_wait(cnd(d), mtx(d));
-        pthread_mutex_unlock(mtx(d));
+        if (!lockstep) {
+            pthread_mutex_lock(mtx(d));
+            while (*ctr(2 * d) - *ctr(2 * d + 1) >= (int64_t)slots) pthread_cond_wait(cnd(d), mtx(d));
+            pthread_mutex_unlock(mtx(d));
+        }
         memcpy(ring(d, sent_n), m, size);
         pthread_mutex_lock(mtx(d));
         *ctr(2 * d) = ++sent_n;
@@ -145,7 +159,8 @@ static void get(int d, unsigned char *m) {
     if (waitk == W_SPIN) {
         while (__atomic_load_n(ctr(2 * d), __ATOMIC_ACQUIRE) <= recv_n) ;
         memcpy(m, ring(d, recv_n), size);
-        __atomic_store_n(ctr(2 * d + 1), ++recv_n, __ATOMIC_RELEASE);
+        recv_n++;
+        if (!lockstep) __atomic_store_n(ctr(2 * d + 1), recv_n, __ATOMIC_RELEASE);
     } else if (waitk == W_MUTEX) {
         pthread_mutex_lock(mtx(d));
         while (*ctr(2 * d) <= recv_n) pthread_cond_wait(cnd(d), mtx(d));
@@ -179,6 +194,12 @@ static int64_t now(void) {
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+static int64_t cpu_now(void) {  /* this process's CPU time, as ipcbench's CpuMeter reads it */
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static int cmp64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
@@ -191,18 +212,88 @@ static void pin(int cpu) {
     if (sched_setaffinity(0, sizeof set, &set) < 0) die("sched_setaffinity");
 }
 
-static void setup(const char *mech, int stream) {
-    char name[64];
-    lockstep = !stream;
-    if (stream) {
-        size_t fits = (256 << 10) / size;
-        fits = fits < 2 ? 2 : fits > 64 ? 64 : fits;
-        while (fits & (fits - 1)) fits &= fits - 1;
-        slots = fits;
+static void sysv_sems(int n) {  /* n semaphores: filled (0) and, with flow control, free (slots) */
+    for (int i = 0; i < 2 * n; i++) {
+        int initial = n == 2 && i % 2 ? (int)slots : 0;
+        if ((semid[n == 2 ? i : 2 * i] = semget(IPC_PRIVATE, 1, IPC_CREAT | IPC_EXCL | 0600)) < 0) die("semget");
+        if (semctl(semid[n == 2 ? i : 2 * i], 0, SETVAL, initial) < 0) die("semctl");
     }
+}
+
+static void posix_sems(int n) {
+    char name[64];
+    for (int i = 0; i < 2 * n; i++) {
+        int at = n == 2 ? i : 2 * i;
+        snprintf(name, sizeof name, "/ipcref-%d-sem%d", getpid(), at);
+        psem[at] = sem_open(name, O_CREAT | O_EXCL, 0600, n == 2 && i % 2 ? (unsigned)slots : 0u);
+        if (psem[at] == SEM_FAILED) die("sem_open");
+        sem_unlink(name);  /* the mapping survives, inherited by the peer */
+    }
+}
+
+static void setup_shm(const char *mech) {
+    char name[64];
+    const char *v = strchr(mech, '/');
+    if (!v) { fprintf(stderr, "unknown mechanism %s\n", mech); exit(2); }
+    v++;
+    if (slots & (slots - 1)) { fprintf(stderr, "ring slots must be a power of two\n"); exit(2); }
+    waitk = !strcmp(v, "spin") ? W_SPIN : !strcmp(v, "mutex") ? W_MUTEX : mech[0] == 's' ? W_SYSVSEM : W_POSIXSEM;
+    size_t bytes = ring_end() + (waitk == W_MUTEX ? 256 : 0);
+    if (mech[0] == 's') {
+        int id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
+        if (id < 0 || (shm = shmat(id, NULL, 0)) == (void *)-1) die("shmget");
+        shmctl(id, IPC_RMID, NULL);  /* gone when both processes detach */
+    } else {
+        snprintf(name, sizeof name, "/ipcref-%d", getpid());
+        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 || ftruncate(fd, (off_t)bytes)) die("shm_open");
+        shm_unlink(name);
+        if ((shm = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) die("mmap");
+        close(fd);
+    }
+    memset(shm, 0, bytes);
+    depth = (long)slots;
+    if (waitk == W_SYSVSEM) sysv_sems(lockstep ? 1 : 2);
+    else if (waitk == W_POSIXSEM) posix_sems(lockstep ? 1 : 2);
+    else if (waitk == W_MUTEX) {
+        pthread_mutexattr_t ma;
+        pthread_condattr_t ca;
+        pthread_mutexattr_init(&ma);
+        pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
+        pthread_condattr_init(&ca);
+        pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+        for (int d = 0; d < 2; d++) { pthread_mutex_init(mtx(d), &ma); pthread_cond_init(cnd(d), &ca); }
+    }
+}
+
+static void setup_queues(const char *mech) {
+    char name[64];
+    stage = malloc(sizeof(long) + size);
+    for (int d = 0; d < 2; d++) {
+        if (mech[0] == 's') {
+            kind = K_SYSVMQ;
+            if ((msq[d] = msgget(IPC_PRIVATE, IPC_CREAT | IPC_EXCL | 0600)) < 0) die("msgget");
+            struct msqid_ds ds;
+            if (msgctl(msq[d], IPC_STAT, &ds) < 0) die("msgctl");
+            depth = (long)ds.msg_qbytes;  /* bytes: the kernel default, as sysv_ipc leaves it */
+        } else {
+            kind = K_POSIXMQ;
+            struct mq_attr at = {.mq_maxmsg = (long)slots, .mq_msgsize = (long)size};
+            snprintf(name, sizeof name, "/ipcref-%d-%d", getpid(), d);
+            if ((mq[d] = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &at)) == (mqd_t)-1) die("mq_open");
+            mq_unlink(name);
+            depth = (long)slots;
+        }
+    }
+}
+
+static void setup(const char *mech) {
+    char name[64];
     if (!strcmp(mech, "pipe")) {
         kind = K_FD;
         if (pipe(fds[0]) || pipe(fds[1])) die("pipe");
+        depth = fcntl(fds[0][1], F_GETPIPE_SZ);
     } else if (!strcmp(mech, "fifo")) {
         kind = K_FD;
         char dir[] = "/tmp/ipcref-XXXXXX";
@@ -215,6 +306,7 @@ static void setup(const char *mech, int stream) {
             unlink(name);
         }
         rmdir(dir);
+        depth = fcntl(fds[0][1], F_GETPIPE_SZ);
     } else if (!strcmp(mech, "unix")) {
         kind = K_SOCK;
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sock)) die("socketpair");
@@ -231,69 +323,33 @@ static void setup(const char *mech, int stream) {
         setsockopt(sock[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         setsockopt(sock[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     } else if (!strcmp(mech, "sysv-mq") || !strcmp(mech, "posix-mq")) {
-        stage = malloc(sizeof(long) + size);
-        for (int d = 0; d < 2; d++) {
-            if (mech[0] == 's') {
-                kind = K_SYSVMQ;
-                if ((msq[d] = msgget(IPC_PRIVATE, IPC_CREAT | 0600)) < 0) die("msgget");
-            } else {
-                kind = K_POSIXMQ;
-                struct mq_attr at = {.mq_maxmsg = slots > 10 ? 10 : (long)slots, .mq_msgsize = (long)size};
-                snprintf(name, sizeof name, "/ipcref-%d-%d", getpid(), d);
-                if ((mq[d] = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &at)) == (mqd_t)-1) die("mq_open");
-                mq_unlink(name);
-            }
-        }
+        setup_queues(mech);
     } else {
         kind = K_SHM;
-        const char *v = strchr(mech, '/');
-        if (!v) { fprintf(stderr, "unknown mechanism %s\n", mech); exit(2); }
-        v++;
-        waitk = !strcmp(v, "spin") ? W_SPIN : !strcmp(v, "mutex") ? W_MUTEX : mech[0] == 's' ? W_SYSVSEM : W_POSIXSEM;
-        size_t bytes = ring_end() + 256 + 4 * sizeof(sem_t);
-        if (mech[0] == 's') {
-            int id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
-            if (id < 0 || (shm = shmat(id, NULL, 0)) == (void *)-1) die("shmget");
-            shmctl(id, IPC_RMID, NULL);  /* gone when both processes detach */
-        } else {
-            snprintf(name, sizeof name, "/ipcref-%d", getpid());
-            int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
-            if (fd < 0 || ftruncate(fd, (off_t)bytes)) die("shm_open");
-            shm_unlink(name);
-            if ((shm = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) die("mmap");
-            close(fd);
-        }
-        memset(shm, 0, bytes);
-        psem = (sem_t *)(shm + ring_end() + 256);
-        if (waitk == W_SYSVSEM) {
-            if ((semset = semget(IPC_PRIVATE, 4, IPC_CREAT | 0600)) < 0) die("semget");
-            unsigned short init[4] = {0, (unsigned short)slots, 0, (unsigned short)slots};
-            semctl(semset, 0, SETALL, init);
-        } else if (waitk == W_POSIXSEM) {
-            for (int d = 0; d < 2; d++) { sem_init(&psem[2 * d], 1, 0); sem_init(&psem[2 * d + 1], 1, (unsigned)slots); }
-        } else if (waitk == W_MUTEX) {
-            pthread_mutexattr_t ma;
-            pthread_condattr_t ca;
-            pthread_mutexattr_init(&ma);
-            pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
-            pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
-            pthread_condattr_init(&ca);
-            pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
-            for (int d = 0; d < 2; d++) { pthread_mutex_init(mtx(d), &ma); pthread_cond_init(cnd(d), &ca); }
-        }
+        setup_shm(mech);
     }
 }
 
 int main(int argc, char **argv) {
-    if (argc != 7) { fprintf(stderr, "usage: ipcref MECHANISM pingpong|stream SIZE COUNT CPU_A CPU_B\n"); return 2; }
+    if (argc != 9) {
+        fprintf(stderr, "usage: ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_A CPU_B\n");
+        return 2;
+    }
     const char *mech = argv[1];
     int stream = !strcmp(argv[2], "stream");
     size = strtoul(argv[3], NULL, 10);
-    int64_t count = atoll(argv[4]), warm = count / 10 > 1000 ? 1000 : count / 10 + 2;
-    int cpu_a = atoi(argv[5]), cpu_b = atoi(argv[6]);
-    if (size < 16) { fprintf(stderr, "size must be at least 16\n"); return 2; }
-    (void)mtype_buf_pad;
-    setup(mech, stream);
+    int64_t count = atoll(argv[4]), warm = atoll(argv[5]);
+    slots = strtoul(argv[6], NULL, 10);
+    int cpu_a = atoi(argv[7]), cpu_b = atoi(argv[8]);
+    if (size < 16 || count < 1 || warm < 1 || slots < 1) {
+        fprintf(stderr, "size >= 16, count >= 1, warmup >= 1 and slots >= 1, please\n");
+        return 2;
+    }
+    lockstep = !stream;
+    if (lockstep) slots = 1;  /* ping-pong: one slot per direction, no flow control */
+    owner = getpid();
+    atexit(remove_objects);
+    setup(mech);
     int ack[2];
     if (pipe(ack)) die("pipe");
     unsigned char *base = malloc(size + 7), *buf = malloc(size);
@@ -303,21 +359,25 @@ int main(int argc, char **argv) {
     if (peer == 0) {  /* the peer: echo (ping-pong) or receive and check (stream), then acknowledge */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         pin(cpu_b);
-        int64_t total = warm + count;
+        int64_t total = warm + count, cpu0 = 0;
         for (int64_t s = 0; s < total; s++) {
+            if (s == warm) cpu0 = cpu_now();  /* CPU time of the measured messages only, as ipcbench's */
             get(0, buf);
             if (!stream) { put(1, buf); continue; }
             if (memcmp(buf, msg_of(base, s), size)) { fprintf(stderr, "stream message %lld differs\n", (long long)s); _exit(3); }
-            if (s == warm - 1 || s == total - 1)
+            if (s == warm - 1)
                 if (write(ack[1], &s, 8) != 8) _exit(4);
         }
+        int64_t report[2] = {total - 1, cpu_now() - cpu0};  /* the last message's ack, and the CPU time */
+        if (write(ack[1], report, sizeof report) != sizeof report) _exit(4);
         _exit(0);
     }
     pin(cpu_a);
-    int64_t *rtt = malloc(sizeof(int64_t) * (size_t)count), got, start = 0, elapsed;
+    int64_t *rtt = malloc(sizeof(int64_t) * (size_t)count), got, start = 0, elapsed, cpu0 = 0, report[2];
     for (int64_t s = 0; s < warm + count; s++) {
         if (s == warm) {
             if (stream && read(ack[0], &got, 8) != 8) die("ack");
+            cpu0 = cpu_now();
             start = now();
         }
         unsigned char *m = msg_of(base, s);
@@ -329,17 +389,19 @@ int main(int argc, char **argv) {
         if (s >= warm) rtt[s - warm] = t1 - t0;
         if (memcmp(buf, m, size)) { fprintf(stderr, "echo %lld differs\n", (long long)s); return 3; }
     }
-    if (stream && read(ack[0], &got, 8) != 8) die("ack");
+    if (stream && read(ack[0], report, sizeof report) != sizeof report) die("ack");
     elapsed = now() - start;
+    int64_t cpu = cpu_now() - cpu0;
+    if (!stream && read(ack[0], report, sizeof report) != sizeof report) die("ack");
     int status;
     waitpid(peer, &status, 0);
-    if (semset >= 0) semctl(semset, 0, IPC_RMID);
-    for (int d = 0; d < 2; d++) if (kind == K_SYSVMQ) msgctl(msq[d], IPC_RMID, NULL);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "peer failed\n"); return 3; }
     double p50 = 0;
     if (!stream) { qsort(rtt, (size_t)count, sizeof *rtt, cmp64); p50 = (double)rtt[count / 2]; }
     printf("{\"mechanism\": \"%s\", \"workload\": \"%s\", \"size\": %zu, \"messages\": %lld, \"p50_ns\": %.0f, "
-           "\"bytes_per_s\": %.1f}\n", mech, argv[2], size, (long long)count, p50,
-           (double)count * (double)size * 1e9 / (double)elapsed);
+           "\"warmup\": %lld, \"bytes_per_s\": %.1f, \"depth\": %ld, "
+           "\"cpu_ns_per_msg\": %.1f}\n", mech, argv[2], size, (long long)count, p50,
+           (long long)warm, (double)count * (double)size * 1e9 / (double)elapsed, depth,
+           (double)(cpu + report[1]) / (double)count);
     return 0;
 }
