@@ -4,6 +4,7 @@ from typing import Any
 
 SYNC_BYTES: int
 RING_HEADER: int
+ABI: int
 
 class Channel:
     def exchange(self, payload: Any, first: int, count: int, samples: Any | None) -> None: ...
@@ -17,7 +18,15 @@ def fd_channel(size: int, read_fd: int, write_fd: int, is_socket: bool) -> Chann
 def sysv_mq_channel(size: int, out_qid: int, in_qid: int) -> Channel: ...
 def posix_mq_channel(size: int, out_name: str, in_name: str) -> Channel: ...
 def shm_channel(
-    size: int, segment: Any, slots: int, out: int, lockstep: bool, same_core: bool, wait: str, sems: list[Any]
+    size: int,
+    segment: Any,
+    slots: int,
+    out: int,
+    lockstep: bool,
+    same_core: bool,
+    wait: str,
+    sems: list[Any],
+    hybrid_spin_ns: int = -1,
 ) -> Channel: ...
 def init_sync(segment: Any, offset: int) -> None: ...
 def clock_ns() -> int: ...

@@ -20,12 +20,15 @@ from ipcbench.transports.shm_ring import SYNC_BYTES
 
 _native: Any
 _REASON: str | None = None
+ABI = 2  # NATIVE_ABI of ipcbench/_native_c/native.h that this module drives
 try:
     from ipcbench import _native as _loaded
 
     _native = _loaded
-    if _native.SYNC_BYTES != SYNC_BYTES:  # a stale build from before a layout change
-        _REASON, _native = "the C extension ipcbench._native is stale (ring layout differs); reinstall", None
+    # A stale build from before a layout change, or from before the hybrid variant (ABI 2).
+    if _native.SYNC_BYTES != SYNC_BYTES or getattr(_native, "ABI", 1) != ABI:
+        _REASON = "the C extension ipcbench._native is stale (built from older sources); reinstall"
+        _native = None
 except ImportError as exc:  # no compiler at install time, or a build for another Python
     _native = None
     _REASON = (
@@ -57,8 +60,12 @@ def open_channel(endpoint: Endpoint, spec: ChannelSpec, role: str) -> Any:
     if "segment" in handles:
         keys, names = handles.get("sem_keys") or [], handles.get("sem_names") or []
         wait = {"spin": "spin", "mutex": "mutex"}.get(spec.variant or "", "sysv-sem" if keys else "posix-sem")
+        # hybrid: the sem wait plus the spin counters, polled for spin_ns first (the C side makes it 0 on one
+        # shared core, as shm_ring does).
+        hybrid_ns = spec.spin_ns if spec.variant == "hybrid" else -1
+        segment, sems = handles["segment"], keys or names
         return _native.shm_channel(
-            spec.size, handles["segment"], spec.slots, out, spec.lockstep, spec.same_core, wait, keys or names
+            spec.size, segment, spec.slots, out, spec.lockstep, spec.same_core, wait, sems, hybrid_ns
         )
     if "queue_ids" in handles:
         ids = handles["queue_ids"]

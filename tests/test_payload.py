@@ -85,12 +85,13 @@ MECHANISMS = [
     ("mp-pipe", None),
     ("mp-shm", "sem"),
     pytest.param("zmq", None, marks=pytest.mark.skipif(ZMQ_MISSING, reason="pyzmq is not installed")),
-    # Native only: shared memory with a process-shared mutex; and a queue in both tiers.
+    # Native only: shared memory with a process-shared mutex; a queue and a hybrid wait in both tiers.
     ("posix-shm", "mutex"),
     ("posix-mq", None),
+    ("sysv-shm", "hybrid"),
 ]
 IDS = ["pipe", "posix-shm/spin", "sysv-shm/sem", "sysv-mq", "tcp", "mp-pipe", "mp-shm/sem", "zmq"]
-IDS += ["posix-shm/mutex", "posix-mq"]
+IDS += ["posix-shm/mutex", "posix-mq", "sysv-shm/hybrid"]
 
 
 @pytest.mark.parametrize("impl", IMPLS)

@@ -11,6 +11,9 @@
  *  - sysv-sem / posix-sem: (filled, free) semaphores per direction, or only `filled` in lockstep.
  *  - mutex: the counters read and written under the direction's mutex; a side that must wait sleeps on
  *    the condition variable. At most one side waits per direction (a ring is never both full and empty).
+ *  - hybrid: the semaphores of sem and the counters of spin, kept in step: the sender copies, publishes
+ *    the counter and always posts; a waiting side polls the counter for at most spin_ns (0 on one shared
+ *    core), then always takes the semaphore (without sleeping when the counter had moved).
  * Ordering: counters are stored with release and loaded with acquire semantics (plain moves on x86). */
 #include <errno.h>
 #include <fcntl.h>
@@ -125,6 +128,41 @@ static int sem_recv(channel_t *ch, unsigned char *buf, status_t *st) {
     return ch->lockstep ? 0 : sem_op(ch, sem_index(ch, ch->into, 1), +1, st);
 }
 
+/* ---- hybrid: poll the counter for a bounded time, then take the semaphore ----------------------------- */
+
+/* Poll until *counter reaches target or spin_ns has passed; the clock is read only once the first look
+ * has failed (shm_ring._spin_until). */
+static void poll_until(channel_t *ch, const int64_t *counter, int64_t target) {
+    if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) >= target || ch->spin_ns <= 0)
+        return;
+    int64_t deadline = now_ns() + ch->spin_ns;
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < target && now_ns() < deadline)
+        ;
+}
+
+static int hybrid_send(channel_t *ch, const unsigned char *buf, status_t *st) {
+    if (!ch->lockstep) {
+        poll_until(ch, consumed(ch, ch->out), ch->sent - (int64_t)ch->slots + 1);
+        if (sem_op(ch, sem_index(ch, ch->out, 1), -1, st) < 0)
+            return -1;
+    }
+    memcpy(slot(ch, ch->out, ch->sent), buf, ch->size);
+    __atomic_store_n(published(ch, ch->out), ++ch->sent, __ATOMIC_RELEASE);
+    return sem_op(ch, sem_index(ch, ch->out, 0), +1, st);
+}
+
+static int hybrid_recv(channel_t *ch, unsigned char *buf, status_t *st) {
+    poll_until(ch, published(ch, ch->into), ch->received + 1);
+    if (sem_op(ch, sem_index(ch, ch->into, 0), -1, st) < 0)
+        return -1;
+    memcpy(buf, slot(ch, ch->into, ch->received), ch->size);
+    ch->received++;
+    if (ch->lockstep)
+        return 0;
+    __atomic_store_n(consumed(ch, ch->into), ch->received, __ATOMIC_RELEASE);
+    return sem_op(ch, sem_index(ch, ch->into, 1), +1, st);
+}
+
 /* ---- mutex + condition variable --------------------------------------------------------------------- */
 
 static int lock(channel_t *ch, int d, status_t *st) {
@@ -217,7 +255,7 @@ int sync_init(unsigned char *area, status_t *st) {
 /* ---- set-up ----------------------------------------------------------------------------------------- */
 
 int shm_channel(channel_t *ch, unsigned char *segment, size_t segment_bytes, size_t slots, int out,
-                int lockstep, int same_core, int wait, status_t *st) {
+                int lockstep, int same_core, int wait, int64_t hybrid_spin_ns, status_t *st) {
     if (slots == 0 || (slots & (slots - 1)) != 0)
         return fail_with(st, ST_OS, "ring slots must be a power of two, got %zu", slots);
     size_t needed = ring_bytes(ch->size, slots) + (wait == WAIT_MUTEX ? SYNC_BYTES : 0);
@@ -231,7 +269,14 @@ int shm_channel(channel_t *ch, unsigned char *segment, size_t segment_bytes, siz
     ch->lockstep = lockstep;
     ch->same_core = same_core;
     ch->wait = wait;
-    if (wait == WAIT_SPIN && lockstep && !same_core) {
+    int hybrid = hybrid_spin_ns >= 0;
+    if (hybrid && wait != WAIT_SYSV_SEM && wait != WAIT_POSIX_SEM)
+        return fail_with(st, ST_OS, "hybrid waits on semaphores (sysv-sem or posix-sem)");
+    ch->spin_ns = same_core ? 0 : hybrid_spin_ns;  /* one shared core: the other side cannot move meanwhile */
+    if (hybrid) {
+        ch->send = hybrid_send;
+        ch->recv = hybrid_recv;
+    } else if (wait == WAIT_SPIN && lockstep && !same_core) {
         ch->send = spin_lockstep_send;
         ch->recv = spin_lockstep_recv;
     } else if (wait == WAIT_SPIN) {

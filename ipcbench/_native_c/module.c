@@ -303,7 +303,9 @@ static PyObject *make_shm_channel(PyObject *module, PyObject *args) {
     PyObject *segment, *sems;
     int out, lockstep, same_core;
     const char *wait_name;
-    if (!PyArg_ParseTuple(args, "nOnippsO", &size, &segment, &slots, &out, &lockstep, &same_core, &wait_name, &sems))
+    long long hybrid_spin_ns = -1;  /* >= 0: the hybrid variant over this sem wait (poll that long first) */
+    if (!PyArg_ParseTuple(args, "nOnippsO|L", &size, &segment, &slots, &out, &lockstep, &same_core, &wait_name,
+                          &sems, &hybrid_spin_ns))
         return NULL;
     int wait = -1;
     for (int w = 0; w < 4; w++)
@@ -323,7 +325,7 @@ static PyObject *make_shm_channel(PyObject *module, PyObject *args) {
     self->has_segment = 1;
     status_t st = {0};
     int rc = shm_channel(&self->ch, self->segment.buf, (size_t)self->segment.len, (size_t)slots, out, lockstep,
-                         same_core, wait, &st);
+                         same_core, wait, (int64_t)hybrid_spin_ns, &st);
     if (rc == 0 && (wait == WAIT_SYSV_SEM || wait == WAIT_POSIX_SEM))
         rc = add_sems(self, sems, &st);
     if (rc == -2) {
@@ -363,7 +365,8 @@ static PyMethodDef module_methods[] = {
     {"sysv_mq_channel", make_sysv_mq_channel, METH_VARARGS, "sysv_mq_channel(size, out_qid, in_qid)"},
     {"posix_mq_channel", make_posix_mq_channel, METH_VARARGS, "posix_mq_channel(size, out_name, in_name)"},
     {"shm_channel", make_shm_channel, METH_VARARGS,
-     "shm_channel(size, segment, slots, out, lockstep, same_core, wait, sems)"},
+     "shm_channel(size, segment, slots, out, lockstep, same_core, wait, sems, hybrid_spin_ns=-1): "
+     "hybrid_spin_ns >= 0 makes a sem wait hybrid (poll the counter that long, then take the semaphore)"},
     {"init_sync", init_sync, METH_VARARGS,
      "init_sync(segment, offset): process-shared robust mutexes and condition variables at offset"},
     {"clock_ns", clock_ns, METH_NOARGS, "CLOCK_MONOTONIC in nanoseconds, the clock the loops time with"},
@@ -393,7 +396,8 @@ PyMODINIT_FUNC PyInit__native(void) {
     Py_INCREF(&ChannelType);
     if (PyModule_AddObject(module, "Channel", (PyObject *)&ChannelType) < 0 ||
         PyModule_AddIntConstant(module, "SYNC_BYTES", SYNC_BYTES) < 0 ||
-        PyModule_AddIntConstant(module, "RING_HEADER", RING_HEADER) < 0) {
+        PyModule_AddIntConstant(module, "RING_HEADER", RING_HEADER) < 0 ||
+        PyModule_AddIntConstant(module, "ABI", NATIVE_ABI) < 0) {
         Py_DECREF(module);
         return NULL;
     }

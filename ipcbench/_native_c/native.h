@@ -45,6 +45,9 @@ int payload_verify(payload_t *p, int64_t seq, const unsigned char *received, sta
 int payload_verify_seq(payload_t *p, int64_t seq, const unsigned char *received, status_t *st);
 int payload_diagnose(payload_t *p, int64_t seq, const unsigned char *received, status_t *st);
 
+/* What the Python side expects of this build (ipcbench/native.py): 2 = the hybrid variant is here. */
+#define NATIVE_ABI 2
+
 /* The ring in a shared segment: the layout of ipcbench/transports/shm_ring.py. */
 #define RING_HEADER 256
 #define RING_ALIGN 64
@@ -76,6 +79,7 @@ struct channel {
     size_t slots, stride;
     int out, into, wait, lockstep, same_core;
     int64_t sent, received, seen_consumed;
+    int64_t spin_ns;           /* hybrid: how long a waiting side polls before it takes the semaphore */
     int sysv_sems[4];
     sem_t *posix_sems[4];
     int sems;
@@ -91,8 +95,9 @@ void channel_release(channel_t *ch);     /* closes what the channel itself opene
 void fd_channel(channel_t *ch, int read_fd, int write_fd, int is_socket);
 int sysv_mq_channel(channel_t *ch, int out_qid, int in_qid, status_t *st);
 int posix_mq_channel(channel_t *ch, const char *out_name, const char *in_name, status_t *st);
+/* hybrid_spin_ns < 0: the plain wait; >= 0: hybrid over the sem wait, polling that long first. */
 int shm_channel(channel_t *ch, unsigned char *segment, size_t segment_bytes, size_t slots, int out,
-                int lockstep, int same_core, int wait, status_t *st);
+                int lockstep, int same_core, int wait, int64_t hybrid_spin_ns, status_t *st);
 int shm_add_sysv_sem(channel_t *ch, int key, status_t *st);
 int shm_add_posix_sem(channel_t *ch, const char *name, status_t *st);
 int shm_ready(channel_t *ch, status_t *st);

@@ -61,7 +61,7 @@ class PosixShmTransport(Transport):
     variants = ("sem", "spin", "eventfd", "mutex", "hybrid")
     native_only = frozenset({"mutex"})
     demonstrations = ("unsync",)  # ipcbench.unsync: no synchronisation at all, the race counted
-    native_variants = frozenset({"sem", "spin", "mutex"})  # eventfd: Python tier only, for now
+    native_variants = frozenset({"sem", "spin", "mutex", "hybrid"})  # eventfd: Python tier only, for now
     summary = "POSIX shared memory object (shm_open + mmap), ring of slots per direction"
     waits: ClassVar[dict[str | None, str]] = {
         "sem": "block",

@@ -47,7 +47,7 @@ class SysvShmTransport(Transport):
     """One SysV segment holding both rings; ``sem`` adds four SysV semaphores (free/filled per direction)."""
 
     name = "sysv-shm"
-    native_variants = frozenset({"sem", "spin", "mutex"})  # the C loops of ipcbench.native run over it
+    native_variants = frozenset({"sem", "spin", "mutex", "hybrid"})  # the C loops of ipcbench.native
     layer = "kernel"
     variants = ("sem", "spin", "mutex", "hybrid")
     native_only = frozenset({"mutex"})
