@@ -10,9 +10,10 @@
  * semaphore set per semaphore, POSIX named semaphores, a ring of SLOTS slots per direction after a header of
  * four counters on their own cache lines, one slot and no flow control in ping-pong.
  *
- *   ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_INITIATOR CPU_PEER
- *   MECHANISM: pipe fifo unix tcp sysv-shm/sem sysv-shm/spin sysv-shm/mutex posix-shm/sem posix-shm/spin
- *              posix-shm/mutex sysv-mq posix-mq
+ *   ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_INITIATOR CPU_PEER [SPIN_NS]
+ *   MECHANISM: pipe fifo unix tcp sysv-shm/sem sysv-shm/spin sysv-shm/mutex sysv-shm/hybrid posix-shm/sem
+ *              posix-shm/spin posix-shm/mutex posix-shm/hybrid sysv-mq posix-mq
+ *   SPIN_NS: hybrid only, how long a waiter polls the counter before it takes the semaphore (50000).
  *   SLOTS: messages in flight per direction in stream: the ring's slots (shared memory), the queue's
  *          mq_maxmsg (posix-mq); pipes, sockets and SysV queues hold what their kernel buffer holds.
  * Prints one JSON line, with the depth in force ("depth": slots, bytes of pipe buffer or SysV queue). */
@@ -50,6 +51,8 @@ enum waitk { W_SPIN, W_SYSVSEM, W_POSIXSEM, W_MUTEX };
 
 static enum kind kind;
 static enum waitk waitk;
+static int hybrid;               /* hybrid: the semaphores of sem plus spin's counters, polled first */
+static int64_t spin_ns = 50000;  /* hybrid: how long a waiter polls the counter before it takes the semaphore */
 static size_t size, slots = 1;
 static int fds[2][2];            /* per direction: read end, write end (or one socket per side) */
 static int sock[2];
@@ -90,6 +93,14 @@ static void sem_p(int n, int delta) {
     else while (sem_wait(psem[n]) < 0) if (errno != EINTR) die("sem_wait");
 }
 
+static int64_t now(void);
+
+static void poll_until(volatile int64_t *counter, int64_t target) {
+    if (__atomic_load_n(counter, __ATOMIC_ACQUIRE) >= target || spin_ns <= 0) return;
+    int64_t deadline = now() + spin_ns;
+    while (__atomic_load_n(counter, __ATOMIC_ACQUIRE) < target && now() < deadline) ;
+}
+
 static void put(int d, const unsigned char *m) {
     switch (kind) {
     case K_FD: case K_SOCK: {
@@ -127,6 +138,14 @@ static void put(int d, const unsigned char *m) {
         *ctr(2 * d) = ++sent_n;
         pthread_cond_signal(cnd(d));
         pthread_mutex_unlock(mtx(d));
+    } else if (hybrid) {  /* poll, then always take; copy, publish, always post */
+        if (!lockstep) {
+            poll_until(ctr(2 * d + 1), sent_n - (int64_t)slots + 1);
+            sem_p(2 * d + 1, -1);
+        }
+        memcpy(ring(d, sent_n), m, size);
+        __atomic_store_n(ctr(2 * d), ++sent_n, __ATOMIC_RELEASE);
+        sem_p(2 * d, +1);
     } else {
         if (!lockstep) sem_p(2 * d + 1, -1);
         memcpy(ring(d, sent_n++), m, size);
@@ -172,6 +191,14 @@ static void get(int d, unsigned char *m) {
             *ctr(2 * d + 1) = recv_n;
             pthread_cond_signal(cnd(d));
             pthread_mutex_unlock(mtx(d));
+        }
+    } else if (hybrid) {
+        poll_until(ctr(2 * d), recv_n + 1);
+        sem_p(2 * d, -1);
+        memcpy(m, ring(d, recv_n++), size);
+        if (!lockstep) {
+            __atomic_store_n(ctr(2 * d + 1), recv_n, __ATOMIC_RELEASE);
+            sem_p(2 * d + 1, +1);
         }
     } else {
         sem_p(2 * d, -1);
@@ -238,6 +265,7 @@ static void setup_shm(const char *mech) {
     v++;
     if (slots & (slots - 1)) { fprintf(stderr, "ring slots must be a power of two\n"); exit(2); }
     waitk = !strcmp(v, "spin") ? W_SPIN : !strcmp(v, "mutex") ? W_MUTEX : mech[0] == 's' ? W_SYSVSEM : W_POSIXSEM;
+    hybrid = !strcmp(v, "hybrid");
     size_t bytes = ring_end() + (waitk == W_MUTEX ? 256 : 0);
     if (mech[0] == 's') {
         int id = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
@@ -331,10 +359,11 @@ static void setup(const char *mech) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 9) {
-        fprintf(stderr, "usage: ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_A CPU_B\n");
+    if (argc != 9 && argc != 10) {
+        fprintf(stderr, "usage: ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_A CPU_B [SPIN_NS]\n");
         return 2;
     }
+    if (argc == 10) spin_ns = atoll(argv[9]);
     const char *mech = argv[1];
     int stream = !strcmp(argv[2], "stream");
     size = strtoul(argv[3], NULL, 10);
