@@ -98,7 +98,11 @@ def count_for(mechanism: str, workload: str, size: int) -> int:
 def reference(setup: Setup) -> dict[str, Any]:
     argv = [str(REFERENCE), setup.mechanism, setup.workload, str(setup.size), str(setup.count)]
     argv += [str(warmup_for(setup.count)), str(setup.slots), str(CPUS[0]), str(CPUS[1]), str(DEFAULT_SPIN_NS)]
-    return dict(json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout))
+    figures = dict(json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout))
+    return figures | {
+        "cpu_ns_per_msg": sum(figures["cpu_ns_per_msg"].values()),
+        "cpu": figures["cpu_ns_per_msg"],
+    }
 
 
 def ipcbench(runner: Runner, setup: Setup, impl: str) -> dict[str, Any]:
@@ -106,8 +110,9 @@ def ipcbench(runner: Runner, setup: Setup, impl: str) -> dict[str, Any]:
     run = runner.measure_run(cell, setup.count, warmup_for(setup.count))
     samples = run["_samples"]
     p50 = float(sorted(samples)[len(samples) // 2]) if samples is not None else 0.0
-    cpu = run.cpu_ns_per_msg["initiator"] + run.cpu_ns_per_msg["peer"]
-    return {"p50_ns": p50, "bytes_per_s": run["bytes_per_s"], "params": run.params, "cpu_ns_per_msg": cpu}
+    cpu = {side: run.cpu_ns_per_msg[side] for side in ("initiator", "peer")}
+    figures = {"p50_ns": p50, "bytes_per_s": run["bytes_per_s"], "params": run.params}
+    return figures | {"cpu_ns_per_msg": sum(cpu.values()), "cpu": cpu}
 
 
 def check_depth(setup: Setup, ref: dict[str, Any], native: dict[str, Any]) -> None:

@@ -54,8 +54,9 @@ static enum waitk waitk;
 static int hybrid;               /* hybrid: the semaphores of sem plus spin's counters, polled first */
 static int64_t spin_ns = 50000;  /* hybrid: how long a waiter polls the counter before it takes the semaphore */
 static size_t size, slots = 1;
-static int fds[2][2];            /* per direction: read end, write end (or one socket per side) */
-static int sock[2];
+static int fds[2][2];            /* per direction: read end, write end */
+static int sock[2];              /* the initiator's connected socket, the peer's */
+static char fifo_dir[32], fifo_path[2][64];  /* FIFOs: opened by path after the fork, then removed */
 static int msq[2] = {-1, -1};
 static mqd_t mq[2];
 static unsigned char *shm;       /* [pub0, cons0, pub1, cons1] counters, rings, then sync objects */
@@ -71,6 +72,7 @@ static void remove_objects(void) {
     if (getpid() != owner) return;
     for (int i = 0; i < 4; i++) if (semid[i] >= 0) semctl(semid[i], 0, IPC_RMID);
     for (int d = 0; d < 2; d++) if (kind == K_SYSVMQ && msq[d] >= 0) msgctl(msq[d], IPC_RMID, NULL);
+    if (fifo_dir[0]) { unlink(fifo_path[0]); unlink(fifo_path[1]); rmdir(fifo_dir); }
 }
 
 static volatile int64_t *ctr(int i) { return (volatile int64_t *)(shm + 64 * i); }
@@ -297,7 +299,7 @@ static void setup_shm(const char *mech) {
 
 static void setup_queues(const char *mech) {
     char name[64];
-    stage = malloc(sizeof(long) + size);
+    stage = (unsigned char *)aligned_alloc(64, 64 + (size + 63) / 64 * 64) + 64 - sizeof(long);  /* body on a line */
     for (int d = 0; d < 2; d++) {
         if (mech[0] == 's') {
             kind = K_SYSVMQ;
@@ -316,25 +318,36 @@ static void setup_queues(const char *mech) {
     }
 }
 
+/* After the fork, each process keeps only the ends it uses, as ipcbench's endpoints do (a FIFO is opened
+ * by path, forward direction first on both sides, so the opens pair up; the initiator removes the paths
+ * once both of its opens returned, which means the peer holds its ends too). */
+static void own_ends(int initiator) {
+    if (fifo_dir[0]) {
+        int first = initiator ? 1 : 0;   /* forward: the initiator writes, the peer reads */
+        fds[0][first] = open(fifo_path[0], initiator ? O_WRONLY : O_RDONLY);
+        fds[1][1 - first] = open(fifo_path[1], initiator ? O_RDONLY : O_WRONLY);
+        if (fds[0][first] < 0 || fds[1][1 - first] < 0) die("open fifo");
+        if (initiator) { unlink(fifo_path[0]); unlink(fifo_path[1]); rmdir(fifo_dir); fifo_dir[0] = 0; }
+    } else if (kind == K_FD) {
+        close(initiator ? fds[0][0] : fds[0][1]);
+        close(initiator ? fds[1][1] : fds[1][0]);
+    } else if (kind == K_SOCK) {
+        close(sock[initiator ? 1 : 0]);
+    }
+}
+
 static void setup(const char *mech) {
-    char name[64];
     if (!strcmp(mech, "pipe")) {
         kind = K_FD;
         if (pipe(fds[0]) || pipe(fds[1])) die("pipe");
-        depth = fcntl(fds[0][1], F_GETPIPE_SZ);
     } else if (!strcmp(mech, "fifo")) {
         kind = K_FD;
-        char dir[] = "/tmp/ipcref-XXXXXX";
-        if (!mkdtemp(dir)) die("mkdtemp");
+        strcpy(fifo_dir, "/tmp/ipcref-XXXXXX");
+        if (!mkdtemp(fifo_dir)) die("mkdtemp");
         for (int d = 0; d < 2; d++) {
-            snprintf(name, sizeof name, "%s/f%d", dir, d);
-            if (mkfifo(name, 0600)) die("mkfifo");
-            fds[d][0] = open(name, O_RDWR);  /* Linux: O_RDWR opens a FIFO without waiting for a writer */
-            fds[d][1] = open(name, O_WRONLY);
-            unlink(name);
+            snprintf(fifo_path[d], sizeof fifo_path[d], "%s/f%d", fifo_dir, d);
+            if (mkfifo(fifo_path[d], 0600)) die("mkfifo");
         }
-        rmdir(dir);
-        depth = fcntl(fds[0][1], F_GETPIPE_SZ);
     } else if (!strcmp(mech, "unix")) {
         kind = K_SOCK;
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sock)) die("socketpair");
@@ -381,12 +394,15 @@ int main(int argc, char **argv) {
     setup(mech);
     int ack[2];
     if (pipe(ack)) die("pipe");
-    unsigned char *base = malloc(size + 7), *buf = malloc(size);
+    /* The receiver's buffer on a cache line (as ipcbench's native tier has it): a kernel copy into a buffer
+     * 16 bytes past a page, where malloc puts large blocks, costs markedly more CPU on AMD machines. */
+    unsigned char *base = malloc(size + 7), *buf = aligned_alloc(64, (size + 63) / 64 * 64);
     srand(12345);
     for (size_t i = 0; i < size + 7; i++) base[i] = (unsigned char)rand();
     pid_t peer = fork();
     if (peer == 0) {  /* the peer: echo (ping-pong) or receive and check (stream), then acknowledge */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        own_ends(0);
         pin(cpu_b);
         int64_t total = warm + count, cpu0 = 0;
         for (int64_t s = 0; s < total; s++) {
@@ -401,6 +417,8 @@ int main(int argc, char **argv) {
         if (write(ack[1], report, sizeof report) != sizeof report) _exit(4);
         _exit(0);
     }
+    own_ends(1);
+    if (kind == K_FD) depth = fcntl(fds[0][1], F_GETPIPE_SZ);
     pin(cpu_a);
     int64_t *rtt = malloc(sizeof(int64_t) * (size_t)count), got, start = 0, elapsed, cpu0 = 0, report[2];
     for (int64_t s = 0; s < warm + count; s++) {
@@ -429,8 +447,8 @@ int main(int argc, char **argv) {
     if (!stream) { qsort(rtt, (size_t)count, sizeof *rtt, cmp64); p50 = (double)rtt[count / 2]; }
     printf("{\"mechanism\": \"%s\", \"workload\": \"%s\", \"size\": %zu, \"messages\": %lld, \"p50_ns\": %.0f, "
            "\"warmup\": %lld, \"bytes_per_s\": %.1f, \"depth\": %ld, "
-           "\"cpu_ns_per_msg\": %.1f}\n", mech, argv[2], size, (long long)count, p50,
-           (long long)warm, (double)count * (double)size * 1e9 / (double)elapsed, depth,
-           (double)(cpu + report[1]) / (double)count);
+           "\"cpu_ns_per_msg\": {\"initiator\": %.1f, \"peer\": %.1f}}\n", mech, argv[2], size, (long long)count,
+           p50, (long long)warm, (double)count * (double)size * 1e9 / (double)elapsed, depth,
+           (double)cpu / (double)count, (double)report[1] / (double)count);
     return 0;
 }

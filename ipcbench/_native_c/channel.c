@@ -23,9 +23,9 @@ void channel_release(channel_t *ch) {
         for (int i = 0; i < ch->sems; i++)
             sem_close(ch->posix_sems[i]);
     ch->sems = 0;
-    free(ch->staging);
+    free(ch->staging_block);
     free(ch->fault_copy);
-    ch->staging = ch->fault_copy = ch->held = NULL;
+    ch->staging = ch->staging_block = ch->fault_copy = ch->held = NULL;
     ch->send = NULL;
     ch->recv = NULL;
 }

@@ -1,7 +1,7 @@
 /* SysV and POSIX message queues: one queue per direction, one message per call.
  *
  * SysV messages carry a type word before the body, so both directions go through a staging buffer of
- * 8 + size bytes (type 1 on send, any type on receive, as sysv_ipc does). POSIX queues are opened here by
+ * 8 + size bytes, the body on a cache line (type 1 on send, any type on receive, as sysv_ipc does). POSIX queues are opened here by
  * name (the names the Python endpoint exposes) and closed by channel_release; they are never unlinked
  * here: the runner's transport owns them. A message of the wrong length breaks the payload contract. */
 #include <errno.h>
@@ -34,9 +34,10 @@ static int sysv_recv(channel_t *ch, unsigned char *buf, status_t *st) {
 }
 
 int sysv_mq_channel(channel_t *ch, int out_qid, int in_qid, status_t *st) {
-    ch->staging = malloc(sizeof(long) + ch->size);
-    if (ch->staging == NULL)
-        return fail_os(st, "malloc");
+    /* The body (after the type word) starts on a cache line, as every other buffer a kernel copies into. */
+    if (posix_memalign((void **)&ch->staging_block, RING_ALIGN, RING_ALIGN + ch->size) != 0)
+        return fail_with(st, ST_OS, "posix_memalign: out of memory for a %zu-byte staging buffer", ch->size);
+    ch->staging = ch->staging_block + RING_ALIGN - sizeof(long);
     ch->out_qid = out_qid;
     ch->in_qid = in_qid;
     ch->send = sysv_send;

@@ -73,7 +73,8 @@ struct channel {
     /* message queues */
     int out_qid, in_qid;
     mqd_t out_mq, in_mq;
-    unsigned char *staging;    /* SysV: mtype + body; POSIX: a receive buffer */
+    unsigned char *staging;    /* SysV: mtype + body, inside staging_block (freed by channel_release) */
+    unsigned char *staging_block;
     /* shared memory */
     unsigned char *segment;
     size_t slots, stride;
