@@ -92,7 +92,7 @@ def count_for(mechanism: str, workload: str, size: int) -> int:
     """Messages per run: some 0.1-0.3 s of a quiet machine's C loop, thousands of round trips at least."""
     if workload == "stream":
         return max(64, STREAM_BYTES // size)
-    return 100_000 if mechanism.endswith(("/spin", "/hybrid")) else 4_000
+    return 100_000 if mechanism.endswith(("/spin", "/hybrid")) else 3_000
 
 
 def reference(setup: Setup) -> dict[str, Any]:
