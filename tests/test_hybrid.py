@@ -5,6 +5,7 @@ tier over the same objects)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -50,7 +51,11 @@ def semaphore_values(name: str, handles: dict[str, Any]) -> list[int]:
     if name == "posix-shm":
         import posix_ipc
 
-        return [posix_ipc.Semaphore(sem).value for sem in handles["sem_names"]]
+        semaphores = [posix_ipc.Semaphore(sem) for sem in handles["sem_names"]]
+        values = [sem.value for sem in semaphores]
+        for sem in semaphores:
+            sem.close()
+        return values
     import sysv_ipc
 
     return [sysv_ipc.Semaphore(key).value for key in handles["sem_keys"]]
@@ -62,11 +67,16 @@ def test_native_and_python_hybrid_ends_keep_counters_and_semaphores_in_step(name
     slots = 4
     spec = ChannelSpec(64, "hybrid", slots, spin_ns=1000)
     transport, ledger = REGISTRY[name](spec), Ledger()
-    transport.create(ledger)
-    python_end = native_end = channel = None
-    try:
-        python_end, native_end = transport.open("peer"), transport.open("initiator")
+    with contextlib.ExitStack() as cleanup:  # every step undone even if an earlier one raised
+        cleanup.callback(ledger.sweep, type(transport).ledger_kinds)
+        cleanup.callback(transport.destroy)
+        transport.create(ledger)
+        python_end = transport.open("peer")
+        cleanup.callback(python_end.close)
+        native_end = transport.open("initiator")
+        cleanup.callback(native_end.close)
         channel = native.open_channel(native_end, spec, "initiator")
+        cleanup.callback(channel.close)  # first: it holds the initiator's mapped segment
         sender, checker, received = Payload(64, 3), Payload(64, 3), bytearray(64)
         for first in range(0, 3 * slots, slots):  # a full ring at a time, three times round: never blocks
             channel.send_messages(sender.buffer, first, slots)
@@ -83,9 +93,3 @@ def test_native_and_python_hybrid_ends_keep_counters_and_semaphores_in_step(name
         assert counters == (3 * slots, 3 * slots, slots, slots)
         # every take matched by a post: nothing filled, every slot free, in both directions
         assert semaphore_values(name, python_end.handles()) == [0, slots, 0, slots]
-    finally:
-        for closable in (channel, python_end, native_end):
-            if closable is not None:
-                closable.close()
-        transport.destroy()
-        ledger.sweep(type(transport).ledger_kinds)
