@@ -3,16 +3,20 @@
 
 Each synthetic file is the newest real file given, with every measured cell's runs drawn at random (with
 replacement) from the pool of that cell's runs in *all* the real files given, so the file-to-file noise is
-the noise real runs show, session differences included. The cell's figures are recomputed from the drawn
-runs the way the runner computes them (``ipcbench.runner.summarise``: means and Student intervals across
-runs, p50 moved with the runs' p50s, the unstable rule on the spread of the runs). A *plant* multiplies
-one cell's time per message by a factor from one file on: the change the detector has to find.
+the noise real runs show, session differences included. A cell is its tier (``impl``), mechanism with its
+``--tune`` setting, workload and size: runs are never pooled across tiers or settings. The cell's figures
+are recomputed from the drawn runs the way the runner computes them (``ipcbench.runner.summarise``: each
+figure the median of the runs' figures with its order-statistic interval, the latency block moved with
+the runs' p50s, the unstable rule on the spread of the runs). A *plant* multiplies one cell's time per
+message by a factor from one file on: the change the detector has to find.
 
     python bench/history_series.py results/ --count 1000 --output /tmp/history --seed 1
     python bench/history_series.py results/ --count 60 --plant "pipe pingpong 4096 1.3 40" -o /tmp/s
+    python bench/history_series.py results/ --count 60 --plant "pipe pingpong 4096 1.3 40 native" ...
     python bench/history_series.py --measure /tmp/history      # time load, history, report on them
 
-The files are written once, with day-apart ``created`` times, under ``OUTPUT/<machine>/``.
+The files are written once, as the runner writes them, with day-apart ``created`` times, under
+``OUTPUT/<machine>/``.
 """
 
 from __future__ import annotations
@@ -20,28 +24,28 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ipcbench import store, workloads
+from ipcbench import stats, store, workloads
+from ipcbench.transports import keyed_variant
 
-Key = tuple[str, str | None, str, int]
+Key = tuple[str, str | None, str, int, str]  # transport, variant with its --tune setting, workload, size, impl
 START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Plant:
-    """From file ``start`` on (0-based), the cell runs ``factor`` times slower."""
+    """From file ``start`` on (0-based), the cell runs ``factor`` times slower. Written as
+    ``"MECHANISM WORKLOAD SIZE FACTOR FROM_FILE [IMPL]"`` (the Python tier unless IMPL says ``native``)."""
 
     key: Key
     factor: float
@@ -49,13 +53,16 @@ class Plant:
 
     @classmethod
     def parse(cls, text: str) -> Plant:
-        mechanism, workload, size, factor, start = text.split()
+        mechanism, workload, size, factor, start, *impl = text.split()
         transport, _, variant = mechanism.partition("/")
-        return cls((transport, variant or None, workload, int(size)), float(factor), int(start))
+        key = (transport, variant or None, workload, int(size), impl[0] if impl else "python")
+        return cls(key, float(factor), int(start))
 
 
 def cell_key(cell: dict[str, Any]) -> Key:
-    return (cell["transport"], cell.get("variant"), cell["workload"], int(cell["size"]))
+    """A cell's identity as history keys it (``impl`` and the ``--tune`` setting included)."""
+    impl = cell.get("impl", "python")
+    return (cell["transport"], keyed_variant(cell), cell["workload"], int(cell["size"]), impl)
 
 
 def run_pools(documents: Iterable[dict[str, Any]]) -> dict[Key, list[dict[str, Any]]]:
@@ -78,49 +85,38 @@ def slowed(run: dict[str, Any], factor: float) -> dict[str, Any]:
     return run
 
 
-@lru_cache(maxsize=64)
-def _t_quantile(runs: int) -> float:
-    from scipy.stats import t
-
-    return float(t.ppf(0.975, runs - 1))
-
-
-def mean_ci(values: list[float]) -> list[float] | None:
-    """``stats.mean_ci`` without scipy's per-call overhead (the same Student-t interval)."""
-    if len(values) < 2:
-        return None
-    mean = statistics.fmean(values)
-    half = _t_quantile(len(values)) * statistics.stdev(values) / len(values) ** 0.5
-    return [mean - half, mean + half]
-
-
 def resampled_cell(
     cell: dict[str, Any], pool: list[dict[str, Any]], rng: np.random.Generator, factor: float
 ) -> dict[str, Any]:
     runs = [slowed(pool[i], factor) for i in rng.integers(0, len(pool), len(cell["runs"]))]
     new = dict(cell, runs=runs)
-    rates = [run["bytes_per_s"] for run in runs]
-    messages = [run["msgs_per_s"] for run in runs]
-    new["throughput"] = dict(
-        cell["throughput"],
-        bytes_per_s=statistics.fmean(rates),
-        msgs_per_s=statistics.fmean(messages),
-        ci95_bytes_per_s=mean_ci(rates),
-        ci95_msgs_per_s=mean_ci(messages),
+    new["throughput"] = stats.throughput_summary(
+        [run["bytes_per_s"] for run in runs], [run["msgs_per_s"] for run in runs]
     )
-    basis = rates
-    if cell["workload"] == "pingpong" and cell.get("latency_ns"):
+    workload = workloads.get(cell["workload"])
+    if cell.get("latency_ns") and all("p50_ns" in run for run in runs):
         p50s = [run["p50_ns"] for run in runs]
-        old = statistics.median([run["p50_ns"] for run in cell["runs"]])
-        scale = statistics.median(p50s) / old if old > 0 else 1.0
-        latency = {k: v * scale if isinstance(v, float | int) else v for k, v in cell["latency_ns"].items()}
-        new["latency_ns"] = dict(latency, ci95_p50=mean_ci(p50s))
-        basis = p50s
-    cv = statistics.stdev(basis) / statistics.fmean(basis) if len(basis) > 1 else None
+        old = stats.figure([run["p50_ns"] for run in cell["runs"]])
+        scale = stats.figure(p50s) / old if old > 0 else 1.0
+        latency = {k: v * scale if _time(k, v) else v for k, v in cell["latency_ns"].items()}
+        interval = stats.median_interval(p50s)
+        new["latency_ns"] = dict(
+            latency,
+            p50=stats.figure(p50s),
+            ci95_p50=interval.bounds if interval else None,
+            ci_level=interval.level if interval else None,
+        )
+    basis = [run[workload.headline] for run in runs]
+    cv = stats.coefficient_of_variation(basis)
     new["cv"] = cv
-    new["unstable"] = cv is not None and cv > workloads.get(cell["workload"]).unstable_cv
-    new["unstable_reason"] = "runs disagree (resampled)" if new["unstable"] else None
+    new["unstable"] = cv is not None and cv > workload.unstable_cv
+    new["unstable_reason"] = f"runs disagree: cv {cv:.2f} (resampled)" if new["unstable"] else None
     return new
+
+
+def _time(key: str, value: Any) -> bool:
+    """A latency entry that is a time (not the count of samples or the interval's level)."""
+    return key not in ("samples", "ci_level") and isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def series(
@@ -156,7 +152,7 @@ def write_series(documents: Iterable[dict[str, Any]], output: Path) -> list[Path
             / f"{document['created'].replace('-', '').replace(':', '')}-{document['label']}.json"
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(document, separators=(",", ":")))
+        store.save(document, path)
         paths.append(path)
     return paths
 
@@ -212,7 +208,7 @@ def detection(documents: list[dict[str, Any]], plant: Plant, seeds: int, count: 
         for planted in (plant, None):
             series_of = series(documents, count, seed, planted)
             lines = build([summarize(doc, Path(f"{doc['label']}.json")) for doc in series_of])
-            target = next(line for line in lines if line.key == plant.key)
+            target = next(line for line in lines if (*line.key, line.impl) == plant.key)
             others = sum(len(line.changes) for line in lines if line is not target)
             if planted:
                 found += any(abs(c.index - plant.start) <= 1 and c.worse(False) for c in target.changes)

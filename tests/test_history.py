@@ -10,7 +10,7 @@ import numpy as np
 from ipcbench import history
 from ipcbench.cache import summaries
 from ipcbench.cli import main
-from tests.compare_docs import MECHANISMS, document, grid, write
+from tests.compare_docs import MECHANISMS, document, grid, pingpong, write
 
 PIPE = ("pipe", "pingpong", 64)
 
@@ -145,3 +145,33 @@ def test_the_ci_workflow_tracks_the_series_on_main() -> None:
     assert "ipcbench report stored/results" in commands
     uploads = [step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact")]
     assert "reports/history.html" in uploads[0]["with"]["path"]
+
+
+def test_a_tuned_cell_and_each_tier_are_series_of_their_own(tmp_path: Path) -> None:
+    """``--tune`` settings and the ``impl`` axis are part of a cell's identity: pooled, the three levels
+    below would look like noise or false changes. Only the tuned cell slows down, from file 6."""
+    rng = np.random.default_rng(1)
+    for index in range(12):
+        doc = document(grid({}), machine="m1", created=f"2026-11-{index + 1:02d}T10:00:00Z")
+        pipe = next(c for c in doc["cells"] if (c["transport"], c["workload"], c["size"]) == PIPE)
+        tuned = pingpong("pipe", 64, [p * (1.5 if index >= 6 else 1.0) * 0.7 for p in _p50s(pipe, rng)])
+        native = pingpong("pipe", 64, [p * 0.3 for p in _p50s(pipe, rng)])
+        doc["cells"] += [{**tuned, "tune": {"pipe_buffer": 1 << 20}}, {**native, "impl": "native"}]
+        write(doc, tmp_path / "m1" / f"{index:02d}.json")
+    lines = [line for line in history.build(summaries([tmp_path])) if line.key[2:] == ("pingpong", 64)]
+    pipes = {(line.mechanism, line.impl): line for line in lines if line.key[0] == "pipe"}
+    assert set(pipes) == {("pipe", "python"), ("pipe[pipe_buffer=1M]", "python"), ("pipe [native]", "native")}
+    assert all(len(line.points) == 12 for line in pipes.values())
+    assert [c.index for c in pipes["pipe[pipe_buffer=1M]", "python"].changes] == [6]
+    assert pipes["pipe", "python"].changes == [] and pipes["pipe [native]", "native"].changes == []
+    rows = history.as_json(list(pipes.values()))
+    assert {(row["variant"], row["impl"]) for row in rows} == {
+        (None, "python"),
+        ("[pipe_buffer=1M]", "python"),
+        (None, "native"),
+    }
+
+
+def _p50s(cell: dict, rng: np.random.Generator) -> list[float]:
+    """The cell's run p50s, moved together by 2% noise from file to file."""
+    return [run["p50_ns"] * float(np.exp(rng.normal(0, 0.02))) for run in cell["runs"]]

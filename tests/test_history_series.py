@@ -15,7 +15,7 @@ from tests.conftest import ROOT
 
 REAL = ROOT / "tests" / "golden" / "series" / "quick-real.json"
 # A cell whose three real runs agree (cv 4%): noisier cells are flagged unstable and leave the series.
-PLANTED = ("tcp", None, "pingpong", 4096)
+PLANTED = ("tcp", None, "pingpong", 4096, "python")  # transport, variant, workload, size, impl
 
 
 def _generator():  # bench/ is not a package: load the generator by its path
@@ -41,7 +41,7 @@ def series_lines(seed: int, plant: bool) -> list[history.Line]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_planted_slowdown_is_found_at_its_file(seed: int) -> None:
     lines = series_lines(seed, plant=True)
-    line = next(line for line in lines if line.key == PLANTED)
+    line = next(line for line in lines if (*line.key, line.impl) == PLANTED)
     assert [p.label for p in line.points][40] == "n0040"
     assert any(abs(change.index - 40) <= 1 and change.worse(False) for change in line.changes), line.changes
     found = next(change for change in line.changes if abs(change.index - 40) <= 1)
@@ -51,6 +51,6 @@ def test_a_planted_slowdown_is_found_at_its_file(seed: int) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_without_the_plant_the_cell_keeps_its_level(seed: int) -> None:
     lines = series_lines(seed, plant=False)
-    line = next(line for line in lines if line.key == PLANTED)
+    line = next(line for line in lines if (*line.key, line.impl) == PLANTED)
     assert line.changes == []
     assert len(line.points) == 60
