@@ -38,7 +38,8 @@ import numpy as np
 from ipcbench import stats, store, workloads
 from ipcbench.transports import keyed_variant
 
-Key = tuple[str, str | None, str, int, str]  # transport, variant with its --tune setting, workload, size, impl
+# transport, variant with its --tune setting, workload, size, impl
+Key = tuple[str, str | None, str, int, str]
 START = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
 
 
@@ -116,7 +117,8 @@ def resampled_cell(
 
 def _time(key: str, value: Any) -> bool:
     """A latency entry that is a time (not the count of samples or the interval's level)."""
-    return key not in ("samples", "ci_level") and isinstance(value, int | float) and not isinstance(value, bool)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return number and key not in ("samples", "ci_level")
 
 
 def series(

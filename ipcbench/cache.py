@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ipcbench import __version__, store
 from ipcbench.errors import ResultFileError
 
@@ -42,10 +44,12 @@ HEAD_ONLY = (
 )
 PARALLEL_FROM = 32  # files to summarise before it pays to start worker processes
 # Bump when the summary's shape changes; a cache of another format is dropped and rebuilt.
-FORMAT = f"3/{__version__}"  # 3: heads carry the cell's --tune setting
+# 3: heads carry the cell's --tune setting; 4: written by orjson, a missing figure (NaN) as null.
+FORMAT = f"4/{__version__}"
 
 
 # What history and the report's Trends read of each cell: small enough to decode a thousand files at once.
+# The first six are the cell's identity, in this order (``history.build`` unpacks them).
 HEAD_COLUMNS = (
     "transport",
     "variant",
@@ -72,7 +76,8 @@ class Summary:
     path: Path  # as given (a member of a named folder: folder / relative path)
     run: dict[str, Any]  # run and machine columns of ``ipcbench.load`` (without ``file``)
     heads: list[list[Any]]  # per cell, the HEAD_COLUMNS
-    # JSON [columns, rows]: every cell column of ``ipcbench.load`` (None: not read from the cache)
+    # JSON [columns, rows]: every cell column of ``ipcbench.load``, a missing figure (NaN) as null (None:
+    # not read from the cache)
     table_text: str | None = field(repr=False)
 
     @property
@@ -89,7 +94,7 @@ class Summary:
     def table(self) -> tuple[list[str], list[list[Any]]]:
         if self.table_text is None:
             raise ValueError(f"{self.path}: summary read without its table (summaries(..., tables=True))")
-        columns, rows = json.loads(self.table_text)
+        columns, rows = _loads(self.table_text)
         return columns, rows
 
     @property
@@ -103,9 +108,23 @@ def summarize(document: dict[str, Any], path: Path) -> Summary:
 
     cells = [cell_columns(cell) for cell in document["cells"]]
     columns = list(cells[0]) if cells else []
-    table = json.dumps([columns, [list(cell.values()) for cell in cells]], separators=(",", ":"))
-    heads = [[cell[name] for name in HEAD_COLUMNS] for cell in cells]
+    rows = [list(cell.values()) for cell in cells]
+    table = store.encode_json([columns, rows])
+    heads = [[_known(cell[name]) for name in HEAD_COLUMNS] for cell in cells]
     return Summary(path, run_columns(document), heads, table)
+
+
+def _loads(text: str) -> Any:
+    """What ``store.encode_json`` wrote."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)  # written by ``json`` (see ``store.encode_json``), or damaged: ValueError
+
+
+def _known(value: Any) -> Any:
+    """A head value as it reads back from the cache: a missing figure (NaN) is None."""
+    return None if isinstance(value, float) and value != value else value
 
 
 def summaries(paths: Iterable[Path | str], tables: bool = False) -> list[Summary]:
@@ -265,8 +284,8 @@ def _read(file: Path) -> bytes:
 def _encode(summary: Summary | None) -> str:
     if summary is None:
         return "null"
-    head = json.dumps({"run": summary.run, "heads": summary.heads}, separators=(",", ":"))
-    return f"{head}\n{summary.table_text}"  # JSON text never holds a raw newline with these separators
+    head = store.encode_json({"run": summary.run, "heads": summary.heads})
+    return f"{head}\n{summary.table_text}"  # compact JSON text never holds a raw newline
 
 
 def _decode(text: str, file: Path) -> tuple[bool, Summary | None]:
@@ -276,7 +295,7 @@ def _decode(text: str, file: Path) -> tuple[bool, Summary | None]:
         return True, None
     head_text, _, table_text = text.partition("\n")
     try:
-        head = json.loads(head_text)
+        head = _loads(head_text)
         run, heads = head["run"], head["heads"]
         if isinstance(run, dict) and isinstance(heads, list) and isinstance(run.get("created"), str):
             if all(isinstance(row, list) and len(row) == len(HEAD_COLUMNS) for row in heads):
@@ -333,13 +352,14 @@ def _create_tables(connection: sqlite3.Connection) -> None:
 
 def frame_columns(found: list[Summary]) -> dict[str, list[Any]]:
     """``ipcbench.load``'s columns: run columns (with ``file``) repeated on each cell's row, and the cell
-    columns, built column by column (a row dict per cell costs seconds over a thousand files)."""
+    columns, built column by column (a row dict per cell costs seconds over a thousand files). A missing
+    figure is None here (``frames.load`` makes it NaN again)."""
     columns: dict[str, list[Any]] = {}
     for summary in found:
         names, rows = summary.table()
         count = len(rows)
         for name, value in {"file": str(summary.path), **summary.run}.items():
             columns.setdefault(name, []).extend([value] * count)
-        for index, name in enumerate(names):
-            columns.setdefault(name, []).extend(row[index] for row in rows)
+        for name, column in zip(names, zip(*rows, strict=True), strict=False):
+            columns.setdefault(name, []).extend(column)
     return columns

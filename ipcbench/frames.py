@@ -110,6 +110,8 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
     columns = frame_columns(summaries(paths, tables=True))
     frame = pd.DataFrame({name: columns.get(name, []) for name in COLUMNS}, columns=list(COLUMNS))
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
+    figures = list(FIGURE_COLUMNS)
+    frame[figures] = frame[figures].astype(float)  # the cache keeps a missing figure as null: NaN again
     return frame
 
 
@@ -193,6 +195,19 @@ def _per_run(runs: list[dict[str, Any]], key: str) -> list[float]:
     return [float(run[key]) for run in runs if run.get(key) is not None]
 
 
+# The columns of figures: NaN where a cell has none.
+FIGURE_COLUMNS = (
+    *(f"{key}_ns" for key in LATENCY_COLUMNS),
+    "p50_ci_low_ns",
+    "p50_ci_high_ns",
+    "bytes_per_s",
+    "msgs_per_s",
+    "bytes_per_s_ci_low",
+    "bytes_per_s_ci_high",
+    "cpu_initiator_ns",
+    "cpu_peer_ns",
+    "cv",
+)
 COLUMNS = (
     "file",
     "created",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +25,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from ipcbench import workloads
-from ipcbench.cache import Summary, summaries
+from ipcbench.cache import HEAD_COLUMNS, Summary, summaries
 from ipcbench.changes import Change, Settings, detect
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
+from ipcbench.store import encode_json
 from ipcbench.transports import label
 from ipcbench.units import format_ns, format_rate, format_size
 
@@ -96,17 +96,25 @@ class Line:
         return None
 
 
-def headline(cell: dict[str, Any]) -> tuple[float, tuple[float, float] | None] | None:
-    """A cell row's headline figure and its interval, or None when it has none."""
-    figure, low, high = LATENCY_COLUMNS if is_latency(cell["workload"]) else RATE_COLUMNS
-    value = cell.get(figure)
-    if cell.get("status") != "ok" or not isinstance(value, int | float) or not value > 0:
+_AT = {name: index for index, name in enumerate(HEAD_COLUMNS)}  # a head column's place in a head row
+
+
+def headline(head: list[Any]) -> tuple[float, tuple[float, float] | None] | None:
+    """A cell's headline figure and its interval from its head row (``cache.HEAD_COLUMNS``), or None when
+    it has none. By position: a year of nightly files holds hundreds of thousands of rows."""
+    figure, low, high = _LATENCY_AT if is_latency(head[_AT["workload"]]) else _RATE_AT
+    value = head[figure]
+    if head[_AT["status"]] != "ok" or not isinstance(value, int | float) or not value > 0:
         return None
     try:
-        bounds = (float(cell[low]), float(cell[high]))
-    except (KeyError, TypeError, ValueError):
+        bounds = (float(head[low]), float(head[high]))
+    except (TypeError, ValueError):
         return float(value), None
     return float(value), bounds if math.isfinite(bounds[0] + bounds[1]) else None
+
+
+_LATENCY_AT = tuple(_AT[name] for name in LATENCY_COLUMNS)
+_RATE_AT = tuple(_AT[name] for name in RATE_COLUMNS)
 
 
 def format_value(workload: str, value: float) -> str:
@@ -119,18 +127,18 @@ def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
     lines: dict[tuple[str, str, CellKey], Line] = {}
     for summary in found:
         label_text = summary.run.get("label")
-        for cell in summary.head_dicts():
-            figure = headline(cell)
+        for head in summary.heads:
+            figure = headline(head)
             if figure is None:
                 continue
+            transport, variant, tune, impl, workload, size = head[:6]
             # A tuned cell is its own series, its setting in the variant as everywhere (``keyed_variant``).
-            variant = f"{cell['variant'] or ''}[{cell['tune']}]" if cell.get("tune") else cell["variant"]
-            key: CellKey = (cell["transport"], variant, cell["workload"], cell["size"])
-            impl = cell["impl"] or "python"
-            line = lines.get((summary.machine, impl, key))
-            if line is None:
-                line = lines[(summary.machine, impl, key)] = Line(summary.machine, impl, key)
-            line.points.append(Point(summary.path, summary.created, label_text, *figure, cell["unstable"]))
+            key: CellKey = (transport, f"{variant or ''}[{tune}]" if tune else variant, workload, size)
+            where = (summary.machine, impl or "python", key)
+            line = lines.get(where) or lines.setdefault(where, Line(*where))
+            line.points.append(
+                Point(summary.path, summary.created, label_text, *figure, head[_AT["unstable"]])
+            )
     for line in lines.values():
         _detect(line, settings)
     return sorted(
@@ -338,7 +346,7 @@ def command(args: argparse.Namespace) -> int:
 
     lines = [line for line in build(_load(args), _settings(args)) if line.changes or not args.steps_only]
     if args.format == "json":
-        print(json.dumps(as_json(lines), indent=1))
+        print(encode_json(as_json(lines), indent=True))  # a year of nightly files: orjson, not json
     elif args.format == "markdown":
         print(markdown(lines, args.last), end="")
     else:

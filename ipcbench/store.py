@@ -195,6 +195,16 @@ def decode_json(text: str, where: str = "<result>") -> Any:
         raise ResultFileError(f"{where}: not valid JSON ({_first_line(exc)})") from None
 
 
+def encode_json(value: Any, indent: bool = False) -> str:
+    """JSON text by orjson (many times faster than ``json`` for a long history), compact (never a raw
+    newline) or indented by two; a missing figure (NaN) is written as null. What orjson cannot write (a
+    lone surrogate that ``json`` read from an escape) goes through ``json``."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else None).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, indent=2 if indent else None, separators=None if indent else (",", ":"))
+
+
 def accept(document: Any, where: str = "<result>", decode_histograms: bool = True) -> dict[str, Any]:
     """Migrate and validate a decoded result document (``parse`` without the JSON step)."""
     if not isinstance(document, dict):
