@@ -24,10 +24,12 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import multiprocessing
 import subprocess
 import sys
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -199,36 +201,47 @@ def _timed(code: str, folder: Path) -> dict[str, float]:
     return {"wall_s": round(wall, 2), "peak_mib": round(int(done.stderr.split()[-1]) / 1024, 1)}
 
 
-def detection(documents: list[dict[str, Any]], plant: Plant, seeds: int, count: int) -> dict[str, Any]:
+def detection(
+    documents: list[dict[str, Any]], plant: Plant, seeds: int, count: int, jobs: int = 1
+) -> dict[str, Any]:
     """Over ``seeds`` series with and without the plant: how often the planted change is found at its file
-    (plus or minus one), and how many changes appear in every other cell (false changes)."""
-    from ipcbench.cache import summarize
-    from ipcbench.history import build
-
-    found = missed_plain = false_planted = false_plain = 0
-    for seed in range(seeds):
-        for planted in (plant, None):
-            series_of = series(documents, count, seed, planted)
-            lines = build([summarize(doc, Path(f"{doc['label']}.json")) for doc in series_of])
-            target = next(line for line in lines if (*line.key, line.impl) == plant.key)
-            others = sum(len(line.changes) for line in lines if line is not target)
-            if planted:
-                found += any(abs(c.index - plant.start) <= 1 and c.worse(False) for c in target.changes)
-                false_planted += others
-            else:
-                missed_plain += bool(target.changes)
-                false_plain += others
-    cells = len(lines) - 1
+    (plus or minus one), and how many changes appear in every other cell (false changes). ``jobs``
+    processes share the series."""
+    tasks = [(documents, plant, seed, count, planted) for seed in range(seeds) for planted in (True, False)]
+    if jobs > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            outcomes = list(pool.map(_one_series, *zip(*tasks, strict=True)))
+    else:
+        outcomes = [_one_series(*task) for task in tasks]
+    planted_runs = [outcome for outcome, task in zip(outcomes, tasks, strict=True) if task[4]]
+    plain_runs = [outcome for outcome, task in zip(outcomes, tasks, strict=True) if not task[4]]
     return {
         "seeds": seeds,
         "files": count,
         "plant": f"{plant.key} x{plant.factor} from file {plant.start}",
-        "found_at_the_right_file": found,
-        "changes_in_the_cell_without_plant": missed_plain,
-        "false_changes_in_other_cells": false_planted + false_plain,
-        "other_cells_per_series": cells,
-        "series": 2 * seeds,
+        "found_at_the_right_file": sum(found for found, _, _ in planted_runs),
+        "changes_in_the_cell_without_plant": sum(changed for _, changed, _ in plain_runs),
+        "false_changes_in_other_cells": sum(others for _, _, others in outcomes),
+        "other_cells_per_series": outcomes[0][3] if outcomes else 0,
+        "series": len(tasks),
     }
+
+
+def _one_series(
+    documents: list[dict[str, Any]], plant: Plant, seed: int, count: int, planted: bool
+) -> tuple[bool, bool, int, int]:
+    """(planted change found at its file, any change in the planted cell, changes in the other cells,
+    other cells) of one series."""
+    from ipcbench.cache import summarize
+    from ipcbench.history import build
+
+    made = series(documents, count, seed, plant if planted else None)
+    lines = build([summarize(doc, Path(f"{doc['label']}.json")) for doc in made])
+    target = next(line for line in lines if (*line.key, line.impl) == plant.key)
+    found = any(abs(c.index - plant.start) <= 1 and c.worse(target.bigger_is_better) for c in target.changes)
+    others = sum(len(line.changes) for line in lines if line is not target)
+    return found, bool(target.changes), others, len(lines) - 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--measure", type=Path, help="time load, history and report over this folder")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--detection", type=int, metavar="SEEDS", help="detection and false-change rates")
+    parser.add_argument("--jobs", type=int, default=1, help="processes for --detection")
     args = parser.parse_args(argv)
     if args.measure:
         for row in measure(args.measure, args.repeats):
@@ -250,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     documents = [store.load(path) for path in store.find_results(args.real)]
     if args.detection:
-        print(json.dumps(detection(documents, args.plant, args.detection, args.count), indent=1))
+        outcome = detection(documents, args.plant, args.detection, args.count, args.jobs)
+        print(json.dumps(outcome, indent=1))
         return 0
     paths = write_series(series(documents, args.count, args.seed, args.plant), args.output)
     print(f"{len(paths)} files in {args.output}", file=sys.stderr)

@@ -19,7 +19,9 @@ Summaries are made from files validated like every result file, except that hist
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 
 from ipcbench import __version__, store
@@ -44,8 +47,8 @@ HEAD_ONLY = (
 )
 PARALLEL_FROM = 32  # files to summarise before it pays to start worker processes
 # Bump when the summary's shape changes; a cache of another format is dropped and rebuilt.
-# 3: heads carry the cell's --tune setting; 4: written by orjson, a missing figure (NaN) as null.
-FORMAT = f"4/{__version__}"
+# 3: heads carry the cell's --tune setting; 5: written by orjson, the table column by column.
+FORMAT = f"5/{__version__}"
 
 
 # What history and the report's Trends read of each cell: small enough to decode a thousand files at once.
@@ -76,8 +79,7 @@ class Summary:
     path: Path  # as given (a member of a named folder: folder / relative path)
     run: dict[str, Any]  # run and machine columns of ``ipcbench.load`` (without ``file``)
     heads: list[list[Any]]  # per cell, the HEAD_COLUMNS
-    # JSON [columns, rows]: every cell column of ``ipcbench.load``, a missing figure (NaN) as null (None:
-    # not read from the cache)
+    # Every cell column of ``ipcbench.load``, column by column (see ``_table``; None: not read from the cache)
     table_text: str | None = field(repr=False)
 
     @property
@@ -91,27 +93,57 @@ class Summary:
     def head_dicts(self) -> Iterator[dict[str, Any]]:
         return (dict(zip(HEAD_COLUMNS, head, strict=True)) for head in self.heads)
 
-    def table(self) -> tuple[list[str], list[list[Any]]]:
+    def table(self) -> dict[str, list[Any] | np.ndarray]:
+        """Every cell column of ``ipcbench.load`` (figures as float64 arrays, NaN where missing)."""
         if self.table_text is None:
             raise ValueError(f"{self.path}: summary read without its table (summaries(..., tables=True))")
-        columns, rows = _loads(self.table_text)
-        return columns, rows
+        try:
+            return _columns(_loads(self.table_text))
+        except (ValueError, KeyError, TypeError, AttributeError):  # binascii.Error is a ValueError
+            # A damaged entry whose head was intact: the file is the truth.
+            return _columns(_loads(summarize(store.load(self.path), self.path).table_text or ""))
 
     @property
     def cells(self) -> list[dict[str, Any]]:
-        columns, rows = self.table()
-        return [dict(zip(columns, row, strict=True)) for row in rows]
+        table = self.table()
+        rows = zip(*(list(column) for column in table.values()), strict=True)
+        return [dict(zip(table, row, strict=True)) for row in rows]
 
 
 def summarize(document: dict[str, Any], path: Path) -> Summary:
     from ipcbench.frames import cell_columns, run_columns
 
     cells = [cell_columns(cell) for cell in document["cells"]]
-    columns = list(cells[0]) if cells else []
-    rows = [list(cell.values()) for cell in cells]
-    table = store.encode_json([columns, rows])
     heads = [[_known(cell[name]) for name in HEAD_COLUMNS] for cell in cells]
-    return Summary(path, run_columns(document), heads, table)
+    return Summary(path, run_columns(document), heads, store.encode_json(_table(cells)))
+
+
+def _table(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cell rows column by column; the figures as little-endian float64 bytes in base64, which read
+    back into arrays at once (a thousand files hold hundreds of thousands of rows: as JSON numbers, each
+    would become a Python float first)."""
+    from ipcbench.frames import FIGURE_COLUMNS
+
+    names = list(cells[0]) if cells else []
+    columns = {name: [cell[name] for cell in cells] for name in names}
+    floats = {
+        name: base64.b64encode(np.asarray(columns.pop(name), dtype="<f8").tobytes()).decode()
+        for name in names
+        if name in FIGURE_COLUMNS
+    }
+    return {"names": names, "lists": columns, "floats": floats}
+
+
+def _columns(table: dict[str, Any]) -> dict[str, list[Any] | np.ndarray]:
+    columns: dict[str, list[Any] | np.ndarray] = {}
+    for name in table["names"]:
+        encoded = table["floats"].get(name)
+        columns[name] = table["lists"][name] if encoded is None else _floats(encoded)
+    return columns
+
+
+def _floats(encoded: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(encoded), dtype="<f8")
 
 
 def _loads(text: str) -> Any:
@@ -350,16 +382,19 @@ def _create_tables(connection: sqlite3.Connection) -> None:
         connection.execute("INSERT OR IGNORE INTO meta VALUES ('format', ?)", (FORMAT,))
 
 
-def frame_columns(found: list[Summary]) -> dict[str, list[Any]]:
+def frame_columns(found: list[Summary]) -> dict[str, list[Any] | np.ndarray]:
     """``ipcbench.load``'s columns: run columns (with ``file``) repeated on each cell's row, and the cell
-    columns, built column by column (a row dict per cell costs seconds over a thousand files). A missing
-    figure is None here (``frames.load`` makes it NaN again)."""
-    columns: dict[str, list[Any]] = {}
+    columns, built column by column (a row dict per cell costs seconds over a thousand files): figures as
+    float64 arrays, the others as lists."""
+    chunks: dict[str, list[Any]] = {}
     for summary in found:
-        names, rows = summary.table()
-        count = len(rows)
+        table = summary.table()
+        count = len(next(iter(table.values()), []))
         for name, value in {"file": str(summary.path), **summary.run}.items():
-            columns.setdefault(name, []).extend([value] * count)
-        for name, column in zip(names, zip(*rows, strict=True), strict=False):
-            columns.setdefault(name, []).extend(column)
-    return columns
+            chunks.setdefault(name, []).append([value] * count)
+        for name, column in table.items():
+            chunks.setdefault(name, []).append(column)
+    return {
+        name: np.concatenate(parts) if isinstance(parts[0], np.ndarray) else list(itertools.chain(*parts))
+        for name, parts in chunks.items()
+    }

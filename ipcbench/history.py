@@ -26,7 +26,7 @@ from rich.table import Table
 
 from ipcbench import workloads
 from ipcbench.cache import HEAD_COLUMNS, Summary, summaries
-from ipcbench.changes import Change, Settings, detect
+from ipcbench.changes import Change, Settings, detect_many
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
 from ipcbench.store import encode_json
 from ipcbench.transports import label
@@ -139,19 +139,18 @@ def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
             line.points.append(
                 Point(summary.path, summary.created, label_text, *figure, head[_AT["unstable"]])
             )
-    for line in lines.values():
-        _detect(line, settings)
+    found_changes = detect_many(
+        [([p.value for p in line.points], [not p.unstable for p in line.points]) for line in lines.values()],
+        settings,
+    )
+    for line, changes in zip(lines.values(), found_changes, strict=True):
+        line.changes = changes
+        for change in changes:
+            line.points[change.index].step = change_text(line, change)
     return sorted(
         lines.values(),
         key=lambda line: (line.machine, line.impl, line.key[3], line.key[2], line.key[0], line.key[1] or ""),
     )
-
-
-def _detect(line: Line, settings: Settings) -> None:
-    values = [point.value for point in line.points]
-    line.changes = detect(values, [not point.unstable for point in line.points], settings)
-    for change in line.changes:
-        line.points[change.index].step = change_text(line, change)
 
 
 def change_text(line: Line, change: Change) -> str:
