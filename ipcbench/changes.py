@@ -45,7 +45,7 @@ EXACT_LIMIT = 10**12  # exact U distribution up to this many arrangements (exact
 
 
 PERMUTATIONS = 999  # the smallest p-value a boundary can reach is 1/1000
-BATCH = 250  # shuffles per batch
+BATCH = 100  # shuffles per batch
 STOP_AFTER = 25  # as many shuffles as extreme as the data: p is near 0.1 or more, stop shuffling
 PARALLEL_FROM = 20_000  # points over all series before ``detect_many`` starts worker processes
 
@@ -167,6 +167,8 @@ def _prune(logs: np.ndarray, bounds: list[int], settings: Settings) -> tuple[lis
     """Drop the weakest failing boundary until every one left is significant and large enough; the
     boundaries left and their p-values."""
     smallest = math.log1p(settings.threshold)
+    # Shuffling stops once this many are as extreme as the data: p can no longer fall below alpha.
+    enough = max(math.ceil(settings.alpha * (1 + PERMUTATIONS)), 1)
     tested: dict[tuple[int, int], float] = {}  # a stretch's p-value does not change while it stays
     while True:
         edges = [0, *bounds, len(logs)]
@@ -174,7 +176,9 @@ def _prune(logs: np.ndarray, bounds: list[int], settings: Settings) -> tuple[lis
         for k in range(1, len(edges) - 1):
             stretch = (edges[k - 1], edges[k + 1])
             if stretch not in tested:
-                tested[stretch] = permutation_p(logs[stretch[0] : stretch[1]], settings.min_size)
+                tested[stretch] = permutation_p(
+                    logs[stretch[0] : stretch[1]], settings.min_size, enough=enough
+                )
             before, after = logs[edges[k - 1] : edges[k]], logs[edges[k] : edges[k + 1]]
             shift = abs(float(np.median((after[:, None] - before[None, :]).ravel())))
             p_values.append(tested[stretch])
@@ -185,12 +189,15 @@ def _prune(logs: np.ndarray, bounds: list[int], settings: Settings) -> tuple[lis
         del bounds[max(failing)[2]]
 
 
-def permutation_p(values: np.ndarray, min_size: int, permutations: int = PERMUTATIONS) -> float:
+def permutation_p(
+    values: np.ndarray, min_size: int, permutations: int = PERMUTATIONS, enough: int = STOP_AFTER + 1
+) -> float:
     """p-value of "the level changes somewhere in ``values``": the largest standardised rank CUSUM over
     every split leaving ``min_size`` values on each side, against the same in shuffled orders.
 
-    Shuffles run in batches and stop early once the answer is clearly "not significant" (more than
-    ``STOP_AFTER`` shuffles as extreme as the data): most candidates are noise, and noise is cheap.
+    Shuffles run in batches and stop early once ``enough`` shuffles were as extreme as the data (by
+    default ``STOP_AFTER + 1``; pruning passes the count that already puts p above its alpha): most
+    candidates are noise, and noise is cheap. A p-value below that is always from every shuffle.
     """
     from scipy.stats import rankdata
 
@@ -209,7 +216,7 @@ def permutation_p(values: np.ndarray, min_size: int, permutations: int = PERMUTA
     observed = float(largest(ranks[None, :])[0]) * (1 - 1e-5)  # ties in float32 sums count as extreme
     rng = np.random.default_rng(0)
     extreme = done = 0
-    while done < permutations and extreme <= STOP_AFTER:
+    while done < permutations and extreme < enough:
         batch = min(BATCH, permutations - done)
         extreme += int(np.sum(largest(rng.permuted(np.tile(ranks, (batch, 1)), axis=1)) >= observed))
         done += batch

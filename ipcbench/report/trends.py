@@ -24,7 +24,7 @@ from ipcbench.report.plotting import hide_unused, log_y, new_figure, panel_grid,
 from ipcbench.report.runs import size_text
 
 MIN_FILES = 3  # a machine needs this many files for a trend
-MOST_POINTS = 300  # drawn points per line; more files are drawn in groups
+MOST_POINTS = 150  # drawn points per line (a panel is ~3 inches wide); more files are drawn in groups
 _WORKLOADS = {
     "pingpong": ("round-trip time, p50", "ns", "Round trip (p50) over time"),
     "stream": ("stream throughput (bytes/s)", "B/s", "Stream throughput over time"),
