@@ -99,9 +99,12 @@ class Line:
 _AT = {name: index for index, name in enumerate(HEAD_COLUMNS)}  # a head column's place in a head row
 
 
-def headline(head: list[Any]) -> tuple[float, tuple[float, float] | None] | None:
-    """A cell's headline figure and its interval from its head row (``cache.HEAD_COLUMNS``), or None when
-    it has none. By position: a year of nightly files holds hundreds of thousands of rows."""
+def headline(head: list[Any] | dict[str, Any]) -> tuple[float, tuple[float, float] | None] | None:
+    """A cell's headline figure and its interval from its head row (``cache.HEAD_COLUMNS``; or a row of
+    ``ipcbench.load`` as a dict), or None when it has none. Head rows are read by position: a year of
+    nightly files holds hundreds of thousands of them."""
+    if isinstance(head, dict):
+        head = [head.get(name) for name in HEAD_COLUMNS]
     figure, low, high = _LATENCY_AT if is_latency(head[_AT["workload"]]) else _RATE_AT
     value = head[figure]
     if head[_AT["status"]] != "ok" or not isinstance(value, int | float) or not value > 0:
