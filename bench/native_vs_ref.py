@@ -208,21 +208,24 @@ def mbs(rate: float | None) -> str:
     return "n/a" if rate is None else f"{rate / 1e6:,.0f} MB/s"
 
 
+LATENCY_HEADER = (
+    "| mechanism | p50 RTT 64 B: ref C | native | native/ref | within 10% | CPU/msg native/ref | python"
+    " | python - native | python/native |"
+)
+STREAM_HEADER = (
+    "| mechanism | stream size | messages | ref C | native | native/ref | within 10% | CPU/msg native/ref"
+    " | python | python - native per message | python/native time |"
+)
+
+
 def print_tables(table: dict[Setup, list[dict[str, float]]], rounds: int) -> None:
     print(f"\n{rounds} interleaved rounds, initiator on CPU {CPUS[0]}, peer on CPU {CPUS[1]}; figures are")
     print("medians over rounds; ratios the median of the rounds' ratios [interval, its exact coverage].\n")
-    print(
-        "| mechanism | p50 RTT 64 B: ref C | native | native/ref | within 10% | python | python - native",
-        end="",
-    )
-    print(" | python/native |\n|" + "---|" * 8)
+    print(LATENCY_HEADER + "\n|" + "---|" * LATENCY_HEADER.count(" | ") + "---|")
     for setup, rounds_of in table.items():
         if setup.workload == "pingpong":
             print(latency_row(setup, rounds_of))
-    print(
-        "\n| mechanism | stream size | messages | ref C | native | native/ref | within 10% | python", end=""
-    )
-    print(" | python - native per message | python/native time |\n|" + "---|" * 10)
+    print("\n" + STREAM_HEADER + "\n|" + "---|" * STREAM_HEADER.count(" | ") + "---|")
     for setup, rounds_of in table.items():
         if setup.workload == "stream":
             print(stream_row(setup, rounds_of))
