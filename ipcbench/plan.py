@@ -67,7 +67,7 @@ PROFILES = {
             (64, 512, 4 * KIB, 64 * KIB, MIB, 16 * MIB),
             5,
             0.05,
-            "6 sizes from 64 B to 16 MiB (round trips up to 1M), 5 runs per cell (~2 min); leaves "
+            "6 sizes from 64 B to 16 MiB (round trips up to 1M), 5 runs per cell (~3 min); leaves "
             f"{', '.join(NARROW)} to full",
             NARROW,
             round_trips_up_to=MIB,
