@@ -79,8 +79,9 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
         ``transport``, ``variant`` (``"sem"``, ``"spin"``, ``"hybrid"`` or missing), ``impl`` (``python``, or
         ``native`` for the compiled tier of schema 2 on), ``mechanism`` (``posix-shm/spin``; a tuned cell
         with its setting, ``pipe[pipe_buffer=1M]``), ``tune`` (the ``--tune`` setting, ``pipe_buffer=1M``,
-        or missing), ``workload`` (pingpong, stream, oneway), ``size`` (bytes), ``status`` (ok, skipped,
-        failed), ``reason``, ``remedy`` (the setting that would allow a skipped cell)
+        or missing), ``workload`` (pingpong, stream, oneway, openloop: its throughput is the stream capacity
+        it was swept against; the sweep itself is in the file's ``rate_sweep``), ``size`` (bytes), ``status``
+        (ok, skipped, failed), ``reason``, ``remedy`` (the setting that would allow a skipped cell)
     latency (pingpong: round trip; oneway: the forward leg; nanoseconds over all samples of all runs)
         ``p50_ns``, ``p90_ns``, ``p99_ns``, ``p999_ns``, ``min_ns``, ``max_ns``, ``mean_ns``, ``stdev_ns``,
         ``p50_ci_low_ns``, ``p50_ci_high_ns`` (95% interval of the per-run p50 across runs)
