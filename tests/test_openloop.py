@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ipcbench import store
 from ipcbench.errors import PeerError
@@ -81,6 +83,38 @@ def test_a_stalled_send_shows_in_the_corrected_latency_of_every_message_behind_i
     # Timed from its actual send, every message but the stalled one looks fast: coordinated omission.
     assert uncorrected.tolist() == [100, 100, 100, 5100, 100, 100, 100, 100, 100, 100]
     assert (corrected >= uncorrected).all()
+
+
+class RandomlyStallingEndpoint(StallingEndpoint):
+    """Each send blocks for its own time: a channel whose sends sometimes wait for room."""
+
+    def __init__(self, clock: FakeClock, stalls: list[int]) -> None:
+        super().__init__(clock)
+        self.stalls = stalls
+
+    def send(self, view: memoryview) -> None:
+        self.clock.now += self.stalls[len(self.arrivals)]
+        self.arrivals.append(self.clock.now + ARRIVES_AFTER)
+
+
+@given(
+    stalls=st.lists(st.integers(0, 20_000), min_size=1, max_size=40),
+    interval=st.integers(1, 5_000),
+)
+@settings(max_examples=60, deadline=None)
+def test_corrected_latency_is_uncorrected_plus_the_lateness_of_each_send(
+    stalls: list[int], interval: int
+) -> None:
+    clock = FakeClock()
+    endpoint = RandomlyStallingEndpoint(clock, stalls)
+    sends = np.zeros(len(stalls), dtype=np.int64)
+    send_on_schedule(endpoint, Payload(64, 1), 0, len(stalls), interval, START, sends, clock, clock.sleep)  # type: ignore[arg-type]
+    arrivals = np.array(endpoint.arrivals, dtype=np.int64)
+    corrected, uncorrected = latencies(START, interval, sends, arrivals)
+    lateness = sends - (START + interval * np.arange(len(stalls)))
+    assert (lateness >= 0).all()  # never sent early
+    assert (corrected == uncorrected + lateness).all()  # so every percentile of corrected >= uncorrected
+    assert delivered_rate(START, interval, arrivals) < 1e9 / interval  # never more than offered
 
 
 def test_a_sleeping_sender_wakes_before_the_send_time_and_spins_onto_it() -> None:
