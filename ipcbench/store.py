@@ -428,6 +428,8 @@ def _validate_config(check: _Check, config: dict[str, Any]) -> None:
     if not isinstance(transports, list) or not all(isinstance(t, str) for t in transports):
         check.fail("config.transports", "expected a list of mechanism names")
     check.obj(config.get("pinning"), "config.pinning", nullable=True)
+    native_tier = check.obj(config.get("native_tier"), "config.native_tier", nullable=True)  # show reads it
+    check.string(native_tier.get("reason"), "config.native_tier.reason", nullable=True)
     for name, info in check.obj(config.get("mechanisms", {}), "config.mechanisms").items():
         at = f"config.mechanisms.{name}"
         for key, value in check.obj(info, at).items():

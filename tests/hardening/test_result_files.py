@@ -72,6 +72,7 @@ BAD_TEXTS: list[tuple[str, str | bytes, str]] = [
     ("bad time", mutated(lambda d: d.update(created="yesterday")), "ISO 8601"),
     ("unknown status", mutated(lambda d: d.update(status="paused")), "status: expected one of"),
     ("bad load", mutated(lambda d: d["cells"][0]["load"]["before"].update(loadavg_1m="high")), "loadavg_1m"),
+    ("native tier as number", mutated(lambda d: d["config"].update(native_tier=-1)), "config.native_tier"),
 ]
 
 
