@@ -10,6 +10,8 @@ segment and a look-alike ``/dev/shm/ipcbench-*`` object that no ledger names all
 
 from __future__ import annotations
 
+import contextlib
+import secrets
 import signal
 import stat
 from collections.abc import Iterator
@@ -54,7 +56,9 @@ LONG_RUN = (
     "--timeout",
     "30",
 )
-LOOKALIKE = "/ipcbench-1-0123456789abcdef"  # an ipcbench-style name that no ledger names
+# An ipcbench-style name that no ledger names; random, so two test runs on one machine never collide on it
+# (a fixed name made the second run's fixture fail after its SysV segment was made, leaking the segment).
+LOOKALIKE = f"/ipcbench-1-{secrets.token_hex(8)}"
 
 
 class Victim:
@@ -96,15 +100,14 @@ class Victim:
 def bystanders() -> Iterator[dict[str, object]]:
     """Objects that are not any dead run's: an unrelated SysV segment of ours (mode 0600, like ipcbench's)
     and a POSIX segment whose name looks like ipcbench's but that no ledger names."""
-    segment = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, mode=0o600, size=4096)
-    lookalike = posix_ipc.SharedMemory(LOOKALIKE, posix_ipc.O_CREX, mode=0o600, size=4096)
-    lookalike.close_fd()
-    try:
+    with contextlib.ExitStack() as undo:
+        segment = sysv_ipc.SharedMemory(None, sysv_ipc.IPC_CREX, mode=0o600, size=4096)
+        undo.callback(segment.remove)
+        undo.callback(segment.detach)
+        lookalike = posix_ipc.SharedMemory(LOOKALIKE, posix_ipc.O_CREX, mode=0o600, size=4096)
+        undo.callback(lookalike.unlink)
+        lookalike.close_fd()
         yield {"sysv": segment, "posix": lookalike}
-    finally:
-        segment.detach()
-        segment.remove()
-        lookalike.unlink()
 
 
 def kill_all_mid_cell(victims: list[Victim], state_dir: Path) -> None:
