@@ -64,10 +64,14 @@ def inplace_note(run: Run, sizes: list[int], outcomes: dict[tuple[str, int], str
     """Shared memory read where it lies (``receive=inplace``) beside the same variant copying it out, with
     the claim's outcome for each (``outcomes`` by subject and size)."""
     parts = []
-    for label in ordered(run.labels("stream")):
+    labels = run.labels("stream")
+    for label in ordered(labels):
         if not (is_shared_memory(label) and "receive=inplace" in label):
             continue
-        copy = label.replace("[receive=inplace]", "")
+        copies = [c for c in _copying(label) if c in labels]
+        if not copies:
+            continue
+        copy = copies[0]
         for size in sizes:
             comparison = compare(run, label, copy, "throughput", size)
             if comparison is not None:
@@ -96,6 +100,15 @@ def race_note(run: Run) -> str:
         f"message): {'; '.join(parts)}. This is what the waits above prevent; these cells are no speed "
         "figure and enter no verdict."
     )
+
+
+def _copying(label: str) -> list[str]:
+    """The labels the same cell has when it copies the message out: ``posix-shm/spin[receive=copy]``
+    (``--tune receive=copy,inplace``), or ``posix-shm/spin`` (the default, ``receive=default,inplace``)."""
+    mechanism, _, setting = label.partition("[")
+    rest = [item for item in setting.rstrip("]").split(",") if item != "receive=inplace"]
+    untuned = f"{mechanism}[{','.join(rest)}]" if rest else mechanism
+    return [label.replace("receive=inplace", "receive=copy"), untuned]
 
 
 def _sizes(sizes: list[int]) -> str:

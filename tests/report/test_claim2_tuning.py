@@ -109,6 +109,13 @@ def test_in_place_receive_is_reported_beside_copy_with_both_outcomes() -> None:
     assert "posix-shm/spin[receive=inplace]: ring of 4 slots, read in place" in buffers
 
 
+def test_in_place_is_set_beside_a_copy_asked_for_by_name() -> None:
+    """``--tune receive=copy,inplace`` labels the copying cell ``[receive=copy]``, not the default's label."""
+    copy = tuned(shm(MIB, 1e9), receive="copy")
+    text = note(claim2([copy, shm(MIB, 3e9, receive="inplace"), pipe(MIB, 2e9)]), "In-place receive")
+    assert "3.00x more bytes/s than posix-shm/spin[receive=copy]" in text
+
+
 def test_the_notes_reach_the_verdicts_command() -> None:
     cells = [shm(MIB, 2e9), pipe(MIB, 0.6e9), pipe(MIB, 3e9, buffer=MIB, tune=MIB)]
     for form in ("json", "table", "markdown"):
