@@ -69,6 +69,7 @@ MAX_FILE_BYTES = 64 << 20
 STATUSES = ("running", "complete", "interrupted")
 CELL_STATUSES = records.STATUSES
 Number = (int, float)
+_CONTROL = {code: f"\\x{code:02x}" for code in range(32)}
 
 
 def now_utc() -> str:
@@ -281,7 +282,8 @@ class _Check:
         self.decode_histograms = decode_histograms
 
     def fail(self, at: str, problem: str) -> NoReturn:
-        raise ResultFileError(f"{self.where}: {at}: {problem}")
+        # A key from the file may hold a line break or other control character: the message stays one line.
+        raise ResultFileError(f"{self.where}: {at.translate(_CONTROL)}: {problem}")
 
     def obj(self, value: Any, at: str, nullable: bool = False) -> dict[str, Any]:
         if nullable and value is None:

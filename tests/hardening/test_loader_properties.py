@@ -110,6 +110,15 @@ def test_a_mutated_file_is_accepted_whole_or_refused_cleanly(text: str) -> None:
     check_total(text)
 
 
+def test_a_key_with_a_line_break_is_named_on_one_line() -> None:
+    """Found by the property above: a bad figure under a key holding a line break."""
+    document = json.loads(json.dumps(BASES[0]))
+    document["config"]["harness_overhead_ns"] = {"\n": False}
+    with pytest.raises(ResultFileError) as refused:
+        store.parse(json.dumps(document))
+    assert "\n" not in str(refused.value) and "harness_overhead_ns.\\x0a" in str(refused.value)
+
+
 @SETTINGS
 @given(st.sampled_from(GOLDEN), st.floats(min_value=0, max_value=1, exclude_max=True))
 def test_a_truncated_file_is_refused_cleanly(path: Path, fraction: float) -> None:
