@@ -196,8 +196,7 @@ def _per_run(runs: list[dict[str, Any]], key: str) -> list[float]:
     return [float(run[key]) for run in runs if run.get(key) is not None]
 
 
-# The columns of figures: NaN where a cell has none.
-FIGURE_COLUMNS = (
+_SPEED_COLUMNS = (
     *(f"{key}_ns" for key in LATENCY_COLUMNS),
     "p50_ci_low_ns",
     "p50_ci_high_ns",
@@ -207,8 +206,8 @@ FIGURE_COLUMNS = (
     "bytes_per_s_ci_high",
     "cpu_initiator_ns",
     "cpu_peer_ns",
-    "cv",
 )
+FIGURE_COLUMNS = (*_SPEED_COLUMNS, "cv")  # the columns of figures: NaN where a cell has none
 COLUMNS = (
     "file",
     "created",
@@ -236,15 +235,7 @@ COLUMNS = (
     "status",
     "reason",
     "remedy",
-    *(f"{key}_ns" for key in LATENCY_COLUMNS),
-    "p50_ci_low_ns",
-    "p50_ci_high_ns",
-    "bytes_per_s",
-    "msgs_per_s",
-    "bytes_per_s_ci_low",
-    "bytes_per_s_ci_high",
-    "cpu_initiator_ns",
-    "cpu_peer_ns",
+    *_SPEED_COLUMNS,
     "messages",
     "runs",
     "cv",
