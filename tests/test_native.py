@@ -101,3 +101,16 @@ def test_a_payload_buffer_of_the_wrong_size_is_refused_before_any_loop() -> None
             channel.send_messages(bytearray(64), 0, 1)
     finally:
         channel.close()
+
+
+def test_the_oneway_loops_refuse_a_message_too_small_for_the_stamp() -> None:
+    needs_native()
+    from ipcbench import _native
+
+    channel = _native.fd_channel(16, 0, 1, False)
+    try:
+        for loop in (channel.oneway_initiate, channel.oneway_answer):
+            with pytest.raises(ValueError, match="at least 24 bytes"):
+                loop(Payload(16, 1).buffer, 0, 1, None)
+    finally:
+        channel.close()

@@ -250,8 +250,7 @@ def test_a_damaged_message_fails_the_run(fault: str) -> None:
         measure(Cell("pipe", None, "openloop", 64), count=40, warmup=3, rate=10_000.0)
 
 
-@pytest.mark.parametrize("workload", ["openloop", "oneway"])
-def test_a_native_cell_of_a_workload_without_c_loops_is_skipped_with_the_reason(workload: str) -> None:
-    cell = runner(repeats=1).measure_cell(Cell("pipe", None, workload, 64, "native"))
+def test_a_native_cell_of_a_workload_without_c_loops_is_skipped_with_the_reason() -> None:
+    cell = runner(repeats=1).measure_cell(Cell("pipe", None, "openloop", 64, "native"))
     assert cell["status"] == "skipped"
-    assert f"the {workload} workload has no native loops" in cell["reason"]
+    assert "the openloop workload has no native loops" in cell["reason"]

@@ -5,7 +5,11 @@
  * the clock again and stores the round trip into the preallocated samples; then compares the echo in full
  * (outside the timed interval). The peer echoes every message unchanged without looking at it.
  * stream: the sender sends count messages back to back; the receiver checks each one, in full when
- * seq % every == 0 or it is the last of the call, else only its sequence numbers: the Python rule. */
+ * seq % every == 0 or it is the last of the call, else only its sequence numbers: the Python rule.
+ * oneway (workloads/oneway.py, the same wire layout): lockstep like pingpong, each leg timed on its own. The
+ * sender stores CLOCK_MONOTONIC at STAMP_AT just before the send; the receiver reads the clock once the
+ * message is whole and its leading sequence number checked, stores the leg, then checks the message in full
+ * (outside both legs). The peer's reply is the received message restamped. */
 #include <string.h>
 #include <time.h>
 
@@ -57,6 +61,55 @@ int loop_receive(channel_t *ch, payload_t *p, unsigned char *received, int64_t f
         int full = seq % every == 0 || seq == last;
         if ((full ? payload_verify(p, seq, received, st) : payload_verify_seq(p, seq, received, st)) < 0)
             return -1;
+    }
+    return 0;
+}
+
+static void stamp(unsigned char *message, int64_t at) {
+    memcpy(message + STAMP_AT, &at, sizeof at);
+}
+
+/* The leg of a message just received with its sequence number checked: now minus the sender's stamp. */
+static int arrived(payload_t *p, int64_t seq, const unsigned char *message, int64_t *leg, status_t *st) {
+    if (payload_load(message) != seq)
+        return payload_diagnose(p, seq, message, st);
+    int64_t now = now_ns();
+    if (leg != NULL)
+        *leg = now - payload_load(message + STAMP_AT);
+    return 0;
+}
+
+int loop_oneway_initiator(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
+                          int64_t *back, status_t *st) {
+    for (int64_t index = 0; index < count; index++) {
+        int64_t seq = first + index;
+        unsigned char *outgoing = payload_message(p, seq);
+        stamp(outgoing, now_ns());
+        if (ch->send(ch, outgoing, st) < 0 || ch->recv(ch, received, st) < 0)
+            return -1;
+        if (arrived(p, seq, received, back == NULL ? NULL : back + index, st) < 0 ||
+            payload_verify_stamped(p, seq, received, st) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+int loop_oneway_peer(channel_t *ch, payload_t *p, unsigned char *buffer, int64_t first, int64_t count,
+                     int64_t *forward, status_t *st) {
+    for (int64_t index = 0; index < count; index++) {
+        int64_t seq = first + index;
+        if (ch->recv(ch, buffer, st) < 0 || arrived(p, seq, buffer, forward == NULL ? NULL : forward + index, st) < 0)
+            return -1;
+        unsigned char *expected = payload_verify_stamped(p, seq, buffer, st);
+        if (expected == NULL)
+            return -1;
+        int64_t sent_at = now_ns();
+        stamp(buffer, sent_at);
+        if (ch->send(ch, buffer, st) < 0)
+            return -1;
+        /* The initiator's copy of this window ends up holding the reply's stamp (it checks the reply
+         * with it): ours must too, or the overlapping windows drift apart. */
+        stamp(expected, sent_at);
     }
     return 0;
 }

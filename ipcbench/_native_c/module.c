@@ -82,11 +82,20 @@ static int get_payload(ChannelObject *self, PyObject *base, Py_buffer *view, pay
     return 0;
 }
 
-static PyObject *channel_exchange(ChannelObject *self, PyObject *args) {
+typedef int (*timed_loop)(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
+                          int64_t *samples, status_t *st);
+
+/* exchange, oneway_initiate and oneway_answer: a loop over the payload buffer timing each message into
+ * samples (an int64 buffer of count entries, or None for warm-up). */
+static PyObject *timed_call(ChannelObject *self, PyObject *args, timed_loop loop, size_t min_size) {
     PyObject *base, *samples_obj;
     long long first, count;
     if (!PyArg_ParseTuple(args, "OLLO", &base, &first, &count, &samples_obj) || !usable(self))
         return NULL;
+    if (self->ch.size < min_size) {
+        PyErr_Format(PyExc_ValueError, "a stamped message must hold at least %zu bytes", min_size);
+        return NULL;
+    }
     Py_buffer view, samples = {0};
     payload_t p;
     if (get_payload(self, base, &view, &p) < 0)
@@ -97,7 +106,7 @@ static PyObject *channel_exchange(ChannelObject *self, PyObject *args) {
             return NULL;
         }
         if (samples.len < count * (Py_ssize_t)sizeof(int64_t)) {
-            PyErr_SetString(PyExc_ValueError, "the samples buffer is too small for count round trips");
+            PyErr_SetString(PyExc_ValueError, "the samples buffer is too small for count messages");
             PyBuffer_Release(&samples);
             PyBuffer_Release(&view);
             return NULL;
@@ -106,7 +115,7 @@ static PyObject *channel_exchange(ChannelObject *self, PyObject *args) {
     status_t st = {0};
     int rc;
     Py_BEGIN_ALLOW_THREADS
-    rc = loop_exchange(&self->ch, &p, self->scratch, first, count, samples.buf, &st);
+    rc = loop(&self->ch, &p, self->scratch, first, count, samples.buf, &st);
     Py_END_ALLOW_THREADS
     if (samples.obj != NULL)
         PyBuffer_Release(&samples);
@@ -114,6 +123,18 @@ static PyObject *channel_exchange(ChannelObject *self, PyObject *args) {
     if (rc < 0)
         return raise_status(&st);
     Py_RETURN_NONE;
+}
+
+static PyObject *channel_exchange(ChannelObject *self, PyObject *args) {
+    return timed_call(self, args, loop_exchange, 2 * SEQ_BYTES);
+}
+
+static PyObject *channel_oneway_initiate(ChannelObject *self, PyObject *args) {
+    return timed_call(self, args, loop_oneway_initiator, STAMPED_MIN);
+}
+
+static PyObject *channel_oneway_answer(ChannelObject *self, PyObject *args) {
+    return timed_call(self, args, loop_oneway_peer, STAMPED_MIN);
 }
 
 static PyObject *channel_echo(ChannelObject *self, PyObject *args) {
@@ -190,6 +211,10 @@ static PyObject *channel_set_fault(ChannelObject *self, PyObject *args) {
 static PyMethodDef channel_methods[] = {
     {"exchange", (PyCFunction)channel_exchange, METH_VARARGS,
      "exchange(payload, first, count, samples): ping-pong round trips, each timed into samples (or None)"},
+    {"oneway_initiate", (PyCFunction)channel_oneway_initiate, METH_VARARGS,
+     "oneway_initiate(payload, first, count, back): stamped messages out, replies in, the way back timed"},
+    {"oneway_answer", (PyCFunction)channel_oneway_answer, METH_VARARGS,
+     "oneway_answer(payload, first, count, forward): stamped messages in (forward leg timed), restamped back"},
     {"echo", (PyCFunction)channel_echo, METH_VARARGS, "echo(count): receive and send back count messages"},
     {"send_messages", (PyCFunction)channel_send_messages, METH_VARARGS,
      "send_messages(payload, first, count): send messages first .. first+count-1 back to back"},

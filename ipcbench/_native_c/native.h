@@ -34,6 +34,10 @@ int fail_with(status_t *st, int code, const char *fmt, ...);   /* always -1 */
  * seed gives both sides the same bytes); sequence number little-endian at both ends of a message. */
 #define PATTERNS 7
 #define SEQ_BYTES 8
+/* oneway: the sender's CLOCK_MONOTONIC reading right after the leading sequence number (payload.py's
+ * STAMP_AT), so a stamped message holds at least STAMPED_MIN bytes. */
+#define STAMP_AT SEQ_BYTES
+#define STAMPED_MIN (3 * SEQ_BYTES)
 
 typedef struct {
     unsigned char *base;
@@ -44,9 +48,12 @@ unsigned char *payload_message(payload_t *p, int64_t seq);
 int payload_verify(payload_t *p, int64_t seq, const unsigned char *received, status_t *st);
 int payload_verify_seq(payload_t *p, int64_t seq, const unsigned char *received, status_t *st);
 int payload_diagnose(payload_t *p, int64_t seq, const unsigned char *received, status_t *st);
+int64_t payload_load(const unsigned char *at);   /* a little-endian int64 at any alignment */
+unsigned char *payload_verify_stamped(payload_t *p, int64_t seq, const unsigned char *received, status_t *st);
 
-/* What the Python side expects of this build (ipcbench/native.py): 2 = the hybrid variant is here. */
-#define NATIVE_ABI 2
+/* What the Python side expects of this build (ipcbench/native.py): 2 = the hybrid variant is here,
+ * 3 = the oneway loops are here. */
+#define NATIVE_ABI 3
 
 /* The ring in a shared segment: the layout of ipcbench/transports/shm_ring.py. */
 #define RING_HEADER 256
@@ -115,5 +122,10 @@ int loop_echo(channel_t *ch, unsigned char *buffer, int64_t count, status_t *st)
 int loop_send(channel_t *ch, payload_t *p, int64_t first, int64_t count, status_t *st);
 int loop_receive(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
                  int64_t every, status_t *st);
+/* oneway: the initiator keeps the way back's legs, the peer the forward legs (samples may be NULL). */
+int loop_oneway_initiator(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
+                          int64_t *back, status_t *st);
+int loop_oneway_peer(channel_t *ch, payload_t *p, unsigned char *buffer, int64_t first, int64_t count,
+                     int64_t *forward, status_t *st);
 
 #endif

@@ -33,7 +33,7 @@ int fail_with(status_t *st, int code, const char *fmt, ...) {
     return -1;
 }
 
-static int64_t load_seq(const unsigned char *at) {
+int64_t payload_load(const unsigned char *at) {
     int64_t value;
     memcpy(&value, at, sizeof value);
     return value;
@@ -54,13 +54,26 @@ int payload_verify(payload_t *p, int64_t seq, const unsigned char *received, sta
 
 int payload_verify_seq(payload_t *p, int64_t seq, const unsigned char *received, status_t *st) {
     payload_message(p, seq);  /* keep this side's buffer in step with the sender's */
-    if (load_seq(received) != seq || load_seq(received + p->size - SEQ_BYTES) != seq)
+    if (payload_load(received) != seq || payload_load(received + p->size - SEQ_BYTES) != seq)
         return payload_diagnose(p, seq, received, st);
     return 0;
 }
 
+/* A message carrying a time stamp (oneway): the stamp is copied into the expected window first, so both
+ * sides hold the same bytes (the windows overlap) and every other byte is compared, as Payload.verify_stamped
+ * does. Returns the expected window (the peer restamps it with its reply's stamp), or NULL with st filled. */
+unsigned char *payload_verify_stamped(payload_t *p, int64_t seq, const unsigned char *received, status_t *st) {
+    unsigned char *expected = payload_message(p, seq);
+    memcpy(expected + STAMP_AT, received + STAMP_AT, SEQ_BYTES);
+    if (memcmp(received, expected, p->size) != 0) {
+        payload_diagnose(p, seq, received, st);
+        return NULL;
+    }
+    return expected;
+}
+
 int payload_diagnose(payload_t *p, int64_t seq, const unsigned char *received, status_t *st) {
-    int64_t head = load_seq(received), tail = load_seq(received + p->size - SEQ_BYTES);
+    int64_t head = payload_load(received), tail = payload_load(received + p->size - SEQ_BYTES);
     long long s = (long long)seq, h = (long long)head, t = (long long)tail;
     if (head != tail)
         return fail_with(st, ST_PAYLOAD,

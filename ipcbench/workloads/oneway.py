@@ -33,9 +33,6 @@ class Oneway(Pingpong):
     samples_from_peer = True
     by_default = False
     min_size = STAMPED_MIN
-    # Pingpong's C loops echo without stamps: the native tier has no one-way loops yet (its cells are skipped
-    # with the reason, never run as round trips under a one-way label).
-    native_loops = False
     calibrates_in_run = False  # its loops take a fixed count: the runner calibrates it with runs of its own
 
     def initiator(
@@ -60,6 +57,30 @@ class Oneway(Pingpong):
         forward = array.array("q", bytes(8 * job.count))
         meter = CpuMeter(cpu_clock)
         _peer_legs(ep, payload, buffer, job.warmup, job.count, forward, ep.clock)
+        return {"samples": forward.tobytes(), **meter.stop()}
+
+    # The native tier: the same legs in C (loops.c, the same wire layout and checks), CLOCK_MONOTONIC read
+    # with clock_gettime itself rather than through Python's call overhead.
+    def native_initiator(
+        self, channel: Any, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
+    ) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        wait_ready(sync_r)
+        channel.oneway_initiate(payload.buffer, 0, job.warmup, None)
+        back = array.array("q", bytes(8 * job.count))
+        meter = CpuMeter(cpu_clock)
+        start = clock()
+        channel.oneway_initiate(payload.buffer, job.warmup, job.count, back)
+        elapsed = clock() - start
+        return {"samples": back.tobytes(), "elapsed_ns": elapsed, **meter.stop()}
+
+    def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        signal_ready(sync_w)
+        channel.oneway_answer(payload.buffer, 0, job.warmup, None)
+        forward = array.array("q", bytes(8 * job.count))
+        meter = CpuMeter(cpu_clock)
+        channel.oneway_answer(payload.buffer, job.warmup, job.count, forward)
         return {"samples": forward.tobytes(), **meter.stop()}
 
 
