@@ -10,7 +10,13 @@
  * semaphore set per semaphore, POSIX named semaphores, a ring of SLOTS slots per direction after a header of
  * four counters on their own cache lines, one slot and no flow control in ping-pong.
  *
- *   ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_INITIATOR CPU_PEER [SPIN_NS]
+ * oneway is ping-pong with each leg timed on its own: the sender stores CLOCK_MONOTONIC in bytes 8..15 just
+ * before sending, the receiver reads the clock once the message is whole and its leading sequence number
+ * checked, then compares every byte with the stamp copied into its expected window; the peer replies with
+ * the message restamped. p50_ns is then the forward leg's median (the peer's samples), back_p50_ns the way
+ * back's.
+ *
+ *   ipcref MECHANISM pingpong|stream|oneway SIZE COUNT WARMUP SLOTS CPU_INITIATOR CPU_PEER [SPIN_NS]
  *   MECHANISM: pipe fifo unix tcp sysv-shm/sem sysv-shm/spin sysv-shm/mutex sysv-shm/hybrid posix-shm/sem
  *              posix-shm/spin posix-shm/mutex posix-shm/hybrid sysv-mq posix-mq
  *   SPIN_NS: hybrid only, how long a waiter polls the counter before it takes the semaphore (50000).
@@ -234,6 +240,25 @@ static int cmp64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static double median(int64_t *v, int64_t n) {
+    qsort(v, (size_t)n, sizeof *v, cmp64);
+    return (double)v[n / 2];
+}
+
+/* oneway: message s just received: its sequence number, then the clock (the leg), then every byte against
+ * the expected window with the sender's stamp copied in. -1 on a bad message. */
+static int arrive(unsigned char *base, int64_t s, const unsigned char *m, int64_t *leg) {
+    int64_t head, stamp;
+    memcpy(&head, m, 8);
+    if (head != s) return -1;
+    int64_t t = now();
+    memcpy(&stamp, m + 8, 8);
+    *leg = t - stamp;
+    unsigned char *w = msg_of(base, s);
+    memcpy(w + 8, m + 8, 8);
+    return memcmp(m, w, size) ? -1 : 0;
+}
+
 static void pin(int cpu) {
     cpu_set_t set;
     CPU_ZERO(&set);
@@ -373,18 +398,18 @@ static void setup(const char *mech) {
 
 int main(int argc, char **argv) {
     if (argc != 9 && argc != 10) {
-        fprintf(stderr, "usage: ipcref MECHANISM pingpong|stream SIZE COUNT WARMUP SLOTS CPU_A CPU_B [SPIN_NS]\n");
+        fprintf(stderr, "usage: ipcref MECHANISM pingpong|stream|oneway SIZE COUNT WARMUP SLOTS CPU_A CPU_B [SPIN_NS]\n");
         return 2;
     }
     if (argc == 10) spin_ns = atoll(argv[9]);
     const char *mech = argv[1];
-    int stream = !strcmp(argv[2], "stream");
+    int stream = !strcmp(argv[2], "stream"), oneway = !strcmp(argv[2], "oneway");
     size = strtoul(argv[3], NULL, 10);
     int64_t count = atoll(argv[4]), warm = atoll(argv[5]);
     slots = strtoul(argv[6], NULL, 10);
     int cpu_a = atoi(argv[7]), cpu_b = atoi(argv[8]);
-    if (size < 16 || count < 1 || warm < 1 || slots < 1) {
-        fprintf(stderr, "size >= 16, count >= 1, warmup >= 1 and slots >= 1, please\n");
+    if (size < (oneway ? 24u : 16u) || count < 1 || warm < 1 || slots < 1) {
+        fprintf(stderr, "size >= 16 (24 oneway), count >= 1, warmup >= 1 and slots >= 1, please\n");
         return 2;
     }
     lockstep = !stream;
@@ -404,23 +429,33 @@ int main(int argc, char **argv) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         own_ends(0);
         pin(cpu_b);
-        int64_t total = warm + count, cpu0 = 0;
+        int64_t total = warm + count, cpu0 = 0, *fwd = malloc(sizeof(int64_t) * (size_t)count), leg;
         for (int64_t s = 0; s < total; s++) {
             if (s == warm) cpu0 = cpu_now();  /* CPU time of the measured messages only, as ipcbench's */
             get(0, buf);
+            if (oneway) {
+                if (arrive(base, s, buf, &leg)) { fprintf(stderr, "oneway message %lld differs\n", (long long)s); _exit(3); }
+                if (s >= warm) fwd[s - warm] = leg;
+                int64_t t = now();
+                memcpy(buf + 8, &t, 8);
+                put(1, buf);
+                memcpy(base + s % 7 + 8, &t, 8);  /* the initiator's window ends up holding this stamp too */
+                continue;
+            }
             if (!stream) { put(1, buf); continue; }
             if (memcmp(buf, msg_of(base, s), size)) { fprintf(stderr, "stream message %lld differs\n", (long long)s); _exit(3); }
             if (s == warm - 1)
                 if (write(ack[1], &s, 8) != 8) _exit(4);
         }
-        int64_t report[2] = {total - 1, cpu_now() - cpu0};  /* the last message's ack, and the CPU time */
+        /* the last message's ack, the CPU time, the forward legs' median (oneway) */
+        int64_t report[3] = {total - 1, cpu_now() - cpu0, oneway ? (int64_t)median(fwd, count) : 0};
         if (write(ack[1], report, sizeof report) != sizeof report) _exit(4);
         _exit(0);
     }
     own_ends(1);
     if (kind == K_FD) depth = fcntl(fds[0][1], F_GETPIPE_SZ);
     pin(cpu_a);
-    int64_t *rtt = malloc(sizeof(int64_t) * (size_t)count), got, start = 0, elapsed, cpu0 = 0, report[2];
+    int64_t *rtt = malloc(sizeof(int64_t) * (size_t)count), got, start = 0, elapsed, cpu0 = 0, report[3];
     for (int64_t s = 0; s < warm + count; s++) {
         if (s == warm) {
             if (stream && read(ack[0], &got, 8) != 8) die("ack");
@@ -429,6 +464,15 @@ int main(int argc, char **argv) {
         }
         unsigned char *m = msg_of(base, s);
         if (stream) { put(0, m); continue; }
+        if (oneway) {  /* rtt holds the way back's legs */
+            int64_t t = now(), leg;
+            memcpy(m + 8, &t, 8);
+            put(0, m);
+            get(1, buf);
+            if (arrive(base, s, buf, &leg)) { fprintf(stderr, "oneway reply %lld differs\n", (long long)s); return 3; }
+            if (s >= warm) rtt[s - warm] = leg;
+            continue;
+        }
         int64_t t0 = now();
         put(0, m);
         get(1, buf);
@@ -443,12 +487,14 @@ int main(int argc, char **argv) {
     int status;
     waitpid(peer, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "peer failed\n"); return 3; }
-    double p50 = 0;
-    if (!stream) { qsort(rtt, (size_t)count, sizeof *rtt, cmp64); p50 = (double)rtt[count / 2]; }
+    double p50 = 0, back = 0;
+    if (!stream) p50 = median(rtt, count);
+    if (oneway) { back = p50; p50 = (double)report[2]; }
     printf("{\"mechanism\": \"%s\", \"workload\": \"%s\", \"size\": %zu, \"messages\": %lld, \"p50_ns\": %.0f, "
+           "\"back_p50_ns\": %.0f, "
            "\"warmup\": %lld, \"bytes_per_s\": %.1f, \"depth\": %ld, "
            "\"cpu_ns_per_msg\": {\"initiator\": %.1f, \"peer\": %.1f}}\n", mech, argv[2], size, (long long)count,
-           p50, (long long)warm, (double)count * (double)size * 1e9 / (double)elapsed, depth,
+           p50, back, (long long)warm, (double)count * (double)size * 1e9 / (double)elapsed, depth,
            (double)cpu / (double)count, (double)report[1] / (double)count);
     return 0;
 }

@@ -15,6 +15,7 @@ once, a sleeping one pays a wake-up), so the legs are stored apart (``latency_ns
 from __future__ import annotations
 
 import array
+from collections.abc import Callable
 from typing import Any
 
 from ipcbench.errors import PayloadError
@@ -41,23 +42,20 @@ class Oneway(Pingpong):
         payload = Payload(job.size, job.seed)
         received = bytearray(job.size)
         wait_ready(sync_r)
-        _initiator_legs(ep, payload, received, 0, job.warmup, None, clock)
-        back = array.array("q", bytes(8 * job.count))
-        meter = CpuMeter(cpu_clock)
-        start = clock()
-        _initiator_legs(ep, payload, received, job.warmup, job.count, back, clock)
-        elapsed = clock() - start
-        return {"samples": back.tobytes(), "elapsed_ns": elapsed, **meter.stop()}
+        return _timed_side(
+            job,
+            cpu_clock,
+            clock,
+            lambda at, n, into: _initiator_legs(ep, payload, received, at, n, into, clock),
+        )
 
     def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
         buffer = bytearray(job.size)
         signal_ready(sync_w)
-        _peer_legs(ep, payload, buffer, 0, job.warmup, None, ep.clock)
-        forward = array.array("q", bytes(8 * job.count))
-        meter = CpuMeter(cpu_clock)
-        _peer_legs(ep, payload, buffer, job.warmup, job.count, forward, ep.clock)
-        return {"samples": forward.tobytes(), **meter.stop()}
+        return _timed_side(
+            job, cpu_clock, None, lambda at, n, into: _peer_legs(ep, payload, buffer, at, n, into, ep.clock)
+        )
 
     # The native tier: the same legs in C (loops.c, the same wire layout and checks), CLOCK_MONOTONIC read
     # with clock_gettime itself rather than through Python's call overhead.
@@ -66,22 +64,33 @@ class Oneway(Pingpong):
     ) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
         wait_ready(sync_r)
-        channel.oneway_initiate(payload.buffer, 0, job.warmup, None)
-        back = array.array("q", bytes(8 * job.count))
-        meter = CpuMeter(cpu_clock)
-        start = clock()
-        channel.oneway_initiate(payload.buffer, job.warmup, job.count, back)
-        elapsed = clock() - start
-        return {"samples": back.tobytes(), "elapsed_ns": elapsed, **meter.stop()}
+        return _timed_side(
+            job, cpu_clock, clock, lambda at, n, into: channel.oneway_initiate(payload.buffer, at, n, into)
+        )
 
     def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
         signal_ready(sync_w)
-        channel.oneway_answer(payload.buffer, 0, job.warmup, None)
-        forward = array.array("q", bytes(8 * job.count))
-        meter = CpuMeter(cpu_clock)
-        channel.oneway_answer(payload.buffer, job.warmup, job.count, forward)
-        return {"samples": forward.tobytes(), **meter.stop()}
+        return _timed_side(
+            job, cpu_clock, None, lambda at, n, into: channel.oneway_answer(payload.buffer, at, n, into)
+        )
+
+
+def _timed_side(
+    job: Job,
+    cpu_clock: Clock,
+    clock: Clock | None,
+    legs: Callable[[int, int, array.array[int] | None], None],
+) -> dict[str, Any]:
+    """One side's run: the warm-up, then ``job.count`` legs received into its samples, with its CPU time
+    (and, on the initiator, which passes its ``clock``, the elapsed time)."""
+    legs(0, job.warmup, None)
+    samples = array.array("q", bytes(8 * job.count))
+    meter = CpuMeter(cpu_clock)
+    start = clock() if clock is not None else 0
+    legs(job.warmup, job.count, samples)
+    elapsed = {"elapsed_ns": clock() - start} if clock is not None else {}
+    return {"samples": samples.tobytes(), **elapsed, **meter.stop()}
 
 
 def _initiator_legs(
