@@ -220,9 +220,9 @@ def detection(
         "seeds": seeds,
         "files": count,
         "plant": f"{plant.key} x{plant.factor} from file {plant.start}",
-        "found_at_the_right_file": sum(found for found, _, _ in planted_runs),
-        "changes_in_the_cell_without_plant": sum(changed for _, changed, _ in plain_runs),
-        "false_changes_in_other_cells": sum(others for _, _, others in outcomes),
+        "found_at_the_right_file": sum(found for found, *_ in planted_runs),
+        "changes_in_the_cell_without_plant": sum(changed for _, changed, *_ in plain_runs),
+        "false_changes_in_other_cells": sum(others for _, _, others, _ in outcomes),
         "other_cells_per_series": outcomes[0][3] if outcomes else 0,
         "series": len(tasks),
     }
