@@ -20,13 +20,13 @@ from ipcbench.transports.shm_ring import SYNC_BYTES
 
 _native: Any
 _REASON: str | None = None
-ABI = 3  # NATIVE_ABI of ipcbench/_native_c/native.h that this module drives
+ABI = 4  # NATIVE_ABI of ipcbench/_native_c/native.h that this module drives
 try:
     from ipcbench import _native as _loaded
 
     _native = _loaded
-    # A stale build from before a layout change, or from before the hybrid variant (ABI 2) or the
-    # oneway loops (ABI 3).
+    # A stale build from before a layout change, or from before the hybrid variant (ABI 2), the
+    # oneway loops (ABI 3) or the openloop loops (ABI 4).
     if _native.SYNC_BYTES != SYNC_BYTES or getattr(_native, "ABI", 1) != ABI:
         _REASON = "the C extension ipcbench._native is stale (built from older sources); reinstall"
         _native = None

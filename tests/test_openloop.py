@@ -1,11 +1,15 @@
 """``openloop``: the arithmetic to the nanosecond (an in-process sender over a fake clock and a fake
 endpoint: no transport is being tested there), the whole cell through the runner over the mock (the sweep's
-shape, a file that loads), and checked payloads over real mechanisms."""
+shape, a file that loads), and checked payloads over real mechanisms in both tiers."""
 
 from __future__ import annotations
 
+import array
 import json
+import os
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,6 +31,7 @@ from ipcbench.workloads.openloop import (
     send_on_schedule,
     sweep_entry,
 )
+from tests.conftest import IMPLS, skip_unless_tier_runs
 from tests.seams import MOCK_REGISTRY
 
 INTERVAL = 1000
@@ -230,27 +235,60 @@ def test_openloop_is_measured_only_when_asked_for() -> None:
 
 
 def runner(**overrides: object) -> Runner:
-    return Runner(finalise(RunOptions(profile="quick", timeout_s=20, **overrides)))  # type: ignore[arg-type]
+    settings: dict[str, Any] = {"profile": "quick", "timeout_s": 20, **overrides}
+    return Runner(finalise(RunOptions(**settings)))
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize(("name", "variant"), REAL, ids=[n if v is None else f"{n}/{v}" for n, v in REAL])
 @pytest.mark.parametrize("size", [64, 4109])
-def test_openloop_carries_checked_messages_on_schedule(name: str, variant: str | None, size: int) -> None:
+def test_openloop_carries_checked_messages_on_schedule(
+    name: str, variant: str | None, size: int, impl: str
+) -> None:
+    skip_unless_tier_runs(impl, name, variant)
     rate = 20_000.0
-    run = runner().measure_run(Cell(name, variant, "openloop", size), count=60, warmup=3, rate=rate)
+    run = runner().measure_run(Cell(name, variant, "openloop", size, impl), count=60, warmup=3, rate=rate)
     assert len(run.samples) == len(run.uncorrected) == 60
     assert (run.samples >= run.uncorrected).all() and (run.uncorrected > 0).all()
     assert run.achieved_msgs_per_s is not None and run.achieved_msgs_per_s <= rate * 1.01
 
 
+@pytest.mark.parametrize("impl", IMPLS)
 @pytest.mark.parametrize("fault", ["corrupt", "drop", "duplicate"])
-def test_a_damaged_message_fails_the_run(fault: str) -> None:
+def test_a_damaged_message_fails_the_run(fault: str, impl: str) -> None:
+    skip_unless_tier_runs(impl, "pipe", None)
     measure = runner(fault=f"{fault}@5:initiator", repeats=1).measure_run  # only the initiator sends
     with pytest.raises(PeerError, match=r"PayloadError: message [56]"):
-        measure(Cell("pipe", None, "openloop", 64), count=40, warmup=3, rate=10_000.0)
+        measure(Cell("pipe", None, "openloop", 64, impl), count=40, warmup=3, rate=10_000.0)
 
 
-def test_a_native_cell_of_a_workload_without_c_loops_is_skipped_with_the_reason() -> None:
-    cell = runner(repeats=1).measure_cell(Cell("pipe", None, "openloop", 64, "native"))
-    assert cell["status"] == "skipped"
-    assert "the openloop workload has no native loops" in cell["reason"]
+def test_a_native_sender_that_hangs_is_timed_out() -> None:
+    skip_unless_tier_runs("native", "posix-shm", "spin")
+    started = time.monotonic()
+    measure = runner(fault="hang@5:initiator", repeats=1, timeout_s=2).measure_run
+    with pytest.raises(PeerError, match=r"^timed out after 2 s"):
+        measure(Cell("posix-shm", "spin", "openloop", 64, "native"), count=40, warmup=3, rate=10_000.0)
+    assert time.monotonic() - started < 30
+
+
+def test_the_native_sender_keeps_the_schedule_and_its_messages_pass_the_python_check() -> None:
+    """The C sender over a pipe, read here: message i leaves at or after start + i * interval, its recorded
+    send time is a CLOCK_MONOTONIC reading at or after that, and the bytes are the Python tier's."""
+    skip_unless_tier_runs("native", "pipe", None)
+    from ipcbench import _native
+
+    size, count, interval = 64, 5, 300_000
+    out_r, out_w = os.pipe()
+    channel = _native.fd_channel(size, out_r, out_w, False)
+    sends = array.array("q", bytes(8 * count))
+    try:
+        start = time.monotonic_ns() + 1_000_000
+        channel.openloop_send(Payload(size, 3).buffer, 0, count, start, interval, 200_000, sends, False)
+        checker = Payload(size, 3)
+        for seq in range(count):
+            checker.verify(seq, bytearray(os.read(out_r, size)))
+            assert start + seq * interval <= sends[seq] <= time.monotonic_ns()
+    finally:
+        channel.close()
+        os.close(out_r)
+        os.close(out_w)

@@ -9,7 +9,13 @@
  * oneway (workloads/oneway.py, the same wire layout): lockstep like pingpong, each leg timed on its own. The
  * sender stores CLOCK_MONOTONIC at STAMP_AT just before the send; the receiver reads the clock once the
  * message is whole and its leading sequence number checked, stores the leg, then checks the message in full
- * (outside both legs). The peer's reply is the received message restamped. */
+ * (outside both legs). The peer's reply is the received message restamped.
+ * openloop (workloads/openloop.py): the sender sends message i not before start + i * interval, sleeping
+ * while that is more than spin_ns away and spinning on the clock for the rest (sched_yield between reads when
+ * both sides share one CPU), never skipping, and stores each actual send time; the receiver stores the clock
+ * once a message is whole and its sequence checked, then checks it in full, as stream's receiver does. */
+#include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -110,6 +116,50 @@ int loop_oneway_peer(channel_t *ch, payload_t *p, unsigned char *buffer, int64_t
         /* The initiator's copy of this window ends up holding the reply's stamp (it checks the reply
          * with it): ours must too, or the overlapping windows drift apart. */
         stamp(expected, sent_at);
+    }
+    return 0;
+}
+
+/* Sleep until `until` on CLOCK_MONOTONIC (absolute, so a signal only resumes the sleep). */
+static void sleep_until(int64_t until) {
+    struct timespec ts = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
+}
+
+int loop_openloop_send(channel_t *ch, payload_t *p, const openloop_schedule_t *s, int64_t first, int64_t count,
+                       int64_t *sends, status_t *st) {
+    for (int64_t index = 0; index < count; index++) {
+        int64_t intended = s->start + index * s->interval, now = now_ns();
+        if (intended - now > s->spin_ns) {
+            sleep_until(intended - s->spin_ns);
+            now = now_ns();
+        }
+        while (now < intended) {
+            if (s->relax)
+                sched_yield();
+            now = now_ns();
+        }
+        if (ch->send(ch, payload_message(p, first + index), st) < 0)
+            return -1;
+        if (sends != NULL)
+            sends[index] = now;
+    }
+    return 0;
+}
+
+int loop_openloop_receive(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
+                          int64_t *arrivals, status_t *st) {
+    for (int64_t index = 0; index < count; index++) {
+        int64_t seq = first + index;
+        if (ch->recv(ch, received, st) < 0)
+            return -1;
+        if (payload_load(received) != seq)
+            return payload_diagnose(p, seq, received, st);
+        if (arrivals != NULL)
+            arrivals[index] = now_ns();
+        if (payload_verify(p, seq, received, st) < 0)
+            return -1;
     }
     return 0;
 }

@@ -82,6 +82,20 @@ static int get_payload(ChannelObject *self, PyObject *base, Py_buffer *view, pay
     return 0;
 }
 
+/* The optional samples buffer of a timed loop: int64 entries for count messages, or None (warm-up). */
+static int get_samples(PyObject *obj, long long count, Py_buffer *samples) {
+    if (obj == Py_None)
+        return 0;
+    if (PyObject_GetBuffer(obj, samples, PyBUF_WRITABLE) < 0)
+        return -1;
+    if (samples->len < count * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_SetString(PyExc_ValueError, "the samples buffer is too small for count messages");
+        PyBuffer_Release(samples);
+        return -1;
+    }
+    return 0;
+}
+
 typedef int (*timed_loop)(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
                           int64_t *samples, status_t *st);
 
@@ -100,17 +114,9 @@ static PyObject *timed_call(ChannelObject *self, PyObject *args, timed_loop loop
     payload_t p;
     if (get_payload(self, base, &view, &p) < 0)
         return NULL;
-    if (samples_obj != Py_None) {
-        if (PyObject_GetBuffer(samples_obj, &samples, PyBUF_WRITABLE) < 0) {
-            PyBuffer_Release(&view);
-            return NULL;
-        }
-        if (samples.len < count * (Py_ssize_t)sizeof(int64_t)) {
-            PyErr_SetString(PyExc_ValueError, "the samples buffer is too small for count messages");
-            PyBuffer_Release(&samples);
-            PyBuffer_Release(&view);
-            return NULL;
-        }
+    if (get_samples(samples_obj, count, &samples) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
     }
     status_t st = {0};
     int rc;
@@ -135,6 +141,40 @@ static PyObject *channel_oneway_initiate(ChannelObject *self, PyObject *args) {
 
 static PyObject *channel_oneway_answer(ChannelObject *self, PyObject *args) {
     return timed_call(self, args, loop_oneway_peer, STAMPED_MIN);
+}
+
+static PyObject *channel_openloop_receive(ChannelObject *self, PyObject *args) {
+    return timed_call(self, args, loop_openloop_receive, 2 * SEQ_BYTES);
+}
+
+static PyObject *channel_openloop_send(ChannelObject *self, PyObject *args) {
+    PyObject *base, *sends_obj;
+    long long first, count, start, interval, spin_ns;
+    int relax;
+    if (!PyArg_ParseTuple(args, "OLLLLLOp", &base, &first, &count, &start, &interval, &spin_ns, &sends_obj,
+                          &relax) ||
+        !usable(self))
+        return NULL;
+    Py_buffer view, sends = {0};
+    payload_t p;
+    if (get_payload(self, base, &view, &p) < 0)
+        return NULL;
+    if (get_samples(sends_obj, count, &sends) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    openloop_schedule_t schedule = {.start = start, .interval = interval, .spin_ns = spin_ns, .relax = relax};
+    status_t st = {0};
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = loop_openloop_send(&self->ch, &p, &schedule, first, count, sends.buf, &st);
+    Py_END_ALLOW_THREADS
+    if (sends.obj != NULL)
+        PyBuffer_Release(&sends);
+    PyBuffer_Release(&view);
+    if (rc < 0)
+        return raise_status(&st);
+    Py_RETURN_NONE;
 }
 
 static PyObject *channel_echo(ChannelObject *self, PyObject *args) {
@@ -215,6 +255,12 @@ static PyMethodDef channel_methods[] = {
      "oneway_initiate(payload, first, count, back): stamped messages out, replies in, the way back timed"},
     {"oneway_answer", (PyCFunction)channel_oneway_answer, METH_VARARGS,
      "oneway_answer(payload, first, count, forward): stamped messages in (forward leg timed), restamped back"},
+    {"openloop_send", (PyCFunction)channel_openloop_send, METH_VARARGS,
+     "openloop_send(payload, first, count, start, interval, spin_ns, sends, relax): message i sent at "
+     "start + i * interval (never skipped), each actual send time into sends (or None)"},
+    {"openloop_receive", (PyCFunction)channel_openloop_receive, METH_VARARGS,
+     "openloop_receive(payload, first, count, arrivals): each arrival timed once its sequence is checked, "
+     "then checked in full"},
     {"echo", (PyCFunction)channel_echo, METH_VARARGS, "echo(count): receive and send back count messages"},
     {"send_messages", (PyCFunction)channel_send_messages, METH_VARARGS,
      "send_messages(payload, first, count): send messages first .. first+count-1 back to back"},

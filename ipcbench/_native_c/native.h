@@ -52,8 +52,8 @@ int64_t payload_load(const unsigned char *at);   /* a little-endian int64 at any
 unsigned char *payload_verify_stamped(payload_t *p, int64_t seq, const unsigned char *received, status_t *st);
 
 /* What the Python side expects of this build (ipcbench/native.py): 2 = the hybrid variant is here,
- * 3 = the oneway loops are here. */
-#define NATIVE_ABI 3
+ * 3 = the oneway loops are here, 4 = the openloop loops are here. */
+#define NATIVE_ABI 4
 
 /* The ring in a shared segment: the layout of ipcbench/transports/shm_ring.py. */
 #define RING_HEADER 256
@@ -127,5 +127,15 @@ int loop_oneway_initiator(channel_t *ch, payload_t *p, unsigned char *received, 
                           int64_t *back, status_t *st);
 int loop_oneway_peer(channel_t *ch, payload_t *p, unsigned char *buffer, int64_t first, int64_t count,
                      int64_t *forward, status_t *st);
+/* openloop: message i is due at start + i * interval (ns, CLOCK_MONOTONIC); closer than spin_ns the sender
+ * spins, calling sched_yield between clock reads when relax is set (one CPU for both sides). */
+typedef struct {
+    int64_t start, interval, spin_ns;
+    int relax;
+} openloop_schedule_t;
+int loop_openloop_send(channel_t *ch, payload_t *p, const openloop_schedule_t *s, int64_t first, int64_t count,
+                       int64_t *sends, status_t *st);
+int loop_openloop_receive(channel_t *ch, payload_t *p, unsigned char *received, int64_t first, int64_t count,
+                          int64_t *arrivals, status_t *st);
 
 #endif

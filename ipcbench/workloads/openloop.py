@@ -58,40 +58,86 @@ class Openloop(Workload):
     sweeps = True
     # Several runs at each of five rates after a capacity measurement: too long for the default plan.
     by_default = False
-    native_loops = False
 
     def initiator(
         self, ep: Endpoint, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
     ) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
-        interval = interval_ns(job.rate)
         # Sharing one CPU, a sender spinning towards its next send time would keep the receiver off it.
         relax = os.sched_yield if job.same_core else None
-        wait_ready(sync_r)
-        send_on_schedule(ep, payload, 0, job.warmup, interval, clock(), None, clock, time.sleep, relax)
-        wait_ack(sync_r, job.warmup - 1)
-        sends = array.array("q", bytes(8 * job.count))
-        meter = CpuMeter(cpu_clock)
-        start = clock()
-        send_on_schedule(ep, payload, job.warmup, job.count, interval, start, sends, clock, time.sleep, relax)
-        usage = meter.stop()
-        wait_ack(sync_r, job.warmup + job.count - 1)
-        elapsed = clock() - start
-        schedule = {"sends": sends.tobytes(), "start_ns": start, "interval_ns": interval}
-        return {**schedule, "elapsed_ns": elapsed, **usage}
+
+        def send(first: int, count: int, start: int, interval: int, sends: array.array[int] | None) -> None:
+            send_on_schedule(ep, payload, first, count, interval, start, sends, clock, time.sleep, relax)
+
+        return _initiate(job, sync_r, clock, cpu_clock, send)
 
     def peer(self, ep: Endpoint, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
         payload = Payload(job.size, job.seed)
         received = bytearray(job.size)
-        signal_ready(sync_w)
-        receive_timed(ep, payload, received, 0, job.warmup, None, ep.clock)
-        ack(sync_w, job.warmup - 1)
-        arrivals = array.array("q", bytes(8 * job.count))
-        meter = CpuMeter(cpu_clock)
-        receive_timed(ep, payload, received, job.warmup, job.count, arrivals, ep.clock)
-        usage = meter.stop()
-        ack(sync_w, job.warmup + job.count - 1)
-        return {"arrivals": arrivals.tobytes(), **usage}
+
+        def receive(first: int, count: int, arrivals: array.array[int] | None) -> None:
+            receive_timed(ep, payload, received, first, count, arrivals, ep.clock)
+
+        return _follow(job, sync_w, cpu_clock, receive)
+
+    # The native tier: the same schedule and checks in C (loops.c), CLOCK_MONOTONIC read with clock_gettime
+    # itself; the times come back in the same arrays, so ``latencies`` and the sweep treat both tiers alike.
+    def native_initiator(
+        self, channel: Any, job: Job, sync_r: int, clock: Clock, cpu_clock: Clock
+    ) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+
+        def send(first: int, count: int, start: int, interval: int, sends: array.array[int] | None) -> None:
+            channel.openloop_send(
+                payload.buffer, first, count, start, interval, SPIN_BEFORE_NS, sends, job.same_core
+            )
+
+        return _initiate(job, sync_r, clock, cpu_clock, send)
+
+    def native_peer(self, channel: Any, job: Job, sync_w: int, cpu_clock: Clock) -> dict[str, Any]:
+        payload = Payload(job.size, job.seed)
+        return _follow(
+            job, sync_w, cpu_clock, lambda at, n, into: channel.openloop_receive(payload.buffer, at, n, into)
+        )
+
+
+def _initiate(
+    job: Job,
+    sync_r: int,
+    clock: Clock,
+    cpu_clock: Clock,
+    send: Callable[[int, int, int, int, array.array[int] | None], None],
+) -> dict[str, Any]:
+    """The initiator's run in either tier: the warm-up on the schedule, then ``job.count`` messages from a
+    fresh start time, each actual send time kept; elapsed until the peer acknowledged the last."""
+    interval = interval_ns(job.rate)
+    wait_ready(sync_r)
+    send(0, job.warmup, clock(), interval, None)
+    wait_ack(sync_r, job.warmup - 1)
+    sends = array.array("q", bytes(8 * job.count))
+    meter = CpuMeter(cpu_clock)
+    start = clock()
+    send(job.warmup, job.count, start, interval, sends)
+    usage = meter.stop()
+    wait_ack(sync_r, job.warmup + job.count - 1)
+    elapsed = clock() - start
+    schedule = {"sends": sends.tobytes(), "start_ns": start, "interval_ns": interval}
+    return {**schedule, "elapsed_ns": elapsed, **usage}
+
+
+def _follow(
+    job: Job, sync_w: int, cpu_clock: Clock, receive: Callable[[int, int, array.array[int] | None], None]
+) -> dict[str, Any]:
+    """The peer's run in either tier: the warm-up acknowledged, then ``job.count`` arrival times."""
+    signal_ready(sync_w)
+    receive(0, job.warmup, None)
+    ack(sync_w, job.warmup - 1)
+    arrivals = array.array("q", bytes(8 * job.count))
+    meter = CpuMeter(cpu_clock)
+    receive(job.warmup, job.count, arrivals)
+    usage = meter.stop()
+    ack(sync_w, job.warmup + job.count - 1)
+    return {"arrivals": arrivals.tobytes(), **usage}
 
 
 def interval_ns(rate: float) -> int:
