@@ -47,8 +47,9 @@ HEAD_ONLY = (
 )
 PARALLEL_FROM = 32  # files to summarise before it pays to start worker processes
 # Bump when the summary's shape changes; a cache of another format is dropped and rebuilt.
-# 3: heads carry the cell's --tune setting; 5: written by orjson, the table column by column.
-FORMAT = f"5/{__version__}"
+# 3: heads carry the cell's --tune setting; 5: written by orjson, the table column by column; 6: the run
+# columns carry the CPU idle policy.
+FORMAT = f"6/{__version__}"
 
 
 # What history and the report's Trends read of each cell: small enough to decode a thousand files at once.

@@ -143,6 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
         machine_name=args.machine_name,
         verify_every=args.verify_every,
         tune=tuple(args.tune) if args.tune else None,
+        cpu_idle=args.cpu_idle,
         registry=args.registry,
         fault=args.fault,
     )
@@ -207,6 +208,7 @@ def clean_command(args: argparse.Namespace) -> int:
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from ipcbench import idle
     from ipcbench.plan import PINS, PROFILES
 
     parser.add_argument(
@@ -251,6 +253,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "socket_buffer, queue_depth, slots, spin_us, receive; 'default' is the untuned cell "
         "(e.g. --tune pipe_buffer=default,1M)",
     )
+    idle.add_option(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress and no table, only the file name")
 
 

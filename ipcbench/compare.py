@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import stats, store, workloads
+from ipcbench import idle, stats, store, workloads
 from ipcbench.errors import InputError
 from ipcbench.frames import Loaded, newest
 from ipcbench.transports import keyed_variant, label
@@ -371,6 +371,8 @@ def setting_differences(base: dict[str, Any], new: dict[str, Any]) -> list[str]:
         before, after = base["config"].get(key), new["config"].get(key)
         if before != after:
             found.append(f"{key} {before} -> {after}")
+    if idle.policy_of(base) != idle.policy_of(new):
+        found.append(f"cpu_idle {idle.policy_of(base)} -> {idle.policy_of(new)}")
     machine = ("cpu_model", "cores", "kernel", "virtualization")
     if any(base["machine"].get(key) != new["machine"].get(key) for key in machine):
         found.append(f"machine {base['machine'].get('name')} -> {new['machine'].get('name')}")

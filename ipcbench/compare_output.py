@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ipcbench import outfile
+from ipcbench import idle, outfile
 from ipcbench.compare import (
     FALLBACK_SCATTER,
     METRICS,
@@ -191,6 +191,17 @@ def method_text(comparison: Comparison) -> str:
     )
 
 
+def idle_line(comparison: Comparison) -> str | None:
+    """Said at the top of every format when the files differ in ``--cpu-idle``."""
+    base, new = comparison.base, comparison.new
+    if idle.policy_of(base) == idle.policy_of(new):
+        return None
+    return (
+        f"CPU idle differs: BASE {idle.text(base)}, NEW {idle.text(new)}: blocking round trips are not "
+        "comparable between the two; the ratios show the idle policy, not the code"
+    )
+
+
 def _side(comparison: Comparison, which: str, markdown: bool = False) -> str:
     path, document = (
         (comparison.base_path, comparison.base) if which == "BASE" else (comparison.new_path, comparison.new)
@@ -234,6 +245,11 @@ def notes(comparison: Comparison) -> list[str]:
         notes.append(
             f"measured differently ({'; '.join(comparison.differences)}): the changes below include that "
             "difference, and the session noise floor is not used to explain them away"
+        )
+    if idle.policy_of(base) != idle.policy_of(new):
+        notes.append(
+            f"different CPU idle policies (BASE {idle.text(base)}, NEW {idle.text(new)}): blocking round "
+            "trips are not comparable between them; the ratios show the idle policy, not the code"
         )
     vacuous = vacuous_reason(comparison)
     if vacuous:
@@ -320,7 +336,9 @@ def fingerprints(comparison: Comparison) -> list[tuple[str, str, str]]:
 
 
 def terminal(comparison: Comparison) -> list[Any]:
-    table = Table(title=escape(f"BASE {_side(comparison, 'BASE')}\nNEW  {_side(comparison, 'NEW')}"))
+    title = f"BASE {_side(comparison, 'BASE')}\nNEW  {_side(comparison, 'NEW')}"
+    idle_note = idle_line(comparison)
+    table = Table(title=escape(title + (f"\n{idle_note}" if idle_note else "")))
     for header, justify in (
         ("mechanism", "left"),
         ("workload", "left"),
@@ -368,6 +386,7 @@ def markdown(comparison: Comparison) -> str:
         "",
         f"**BASE** {_side(comparison, 'BASE', markdown=True)}  ",
         f"**NEW** {_side(comparison, 'NEW', markdown=True)}",
+        *([] if (idle_note := idle_line(comparison)) is None else ["", f"**{_md(idle_note)}**"]),
         "",
         method_text(comparison) + " **Bold**: a significant change beyond the threshold.",
         "",
@@ -411,6 +430,7 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
     return {
         "base": _file_json(comparison, "BASE"),
         "new": _file_json(comparison, "NEW"),
+        "cpu_idle_differs": idle_line(comparison),
         "settings": {
             "threshold": settings.threshold,
             "alpha": settings.alpha,
@@ -445,6 +465,7 @@ def _file_json(comparison: Comparison, which: str) -> dict[str, Any]:
         "profile": document["config"].get("profile"),
         "repeats": document["config"].get("repeats"),
         "placement": document["config"].get("placement"),
+        "cpu_idle": idle.policy_of(document),
     }
 
 

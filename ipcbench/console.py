@@ -195,6 +195,7 @@ def sweep_table(document: dict[str, Any]) -> Table | None:
 
 
 def header_lines(document: dict[str, Any]) -> list[str]:
+    from ipcbench import idle
     from ipcbench.store import incomplete_reason
 
     machine = document["machine"]
@@ -207,6 +208,7 @@ def header_lines(document: dict[str, Any]) -> list[str]:
         f"created {document['created']}",
         f"tiers {', '.join(config.get('impls') or ['python'])}"
         + _native_note(config.get("native_tier") or {}),
+        f"CPU idle: {idle.text(document)}",
     ]
     shared = _shared_cpu_note(config)
     if shared:

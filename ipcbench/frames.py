@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import store, tuning
+from ipcbench import idle, store, tuning
 from ipcbench.errors import ResultFileError
 from ipcbench.transports import cell_label
 
@@ -74,7 +74,8 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
         ``file`` (path as given), ``created`` (UTC ``Timestamp``), ``label``, ``run_status`` (complete,
         running, interrupted), ``run_id``, ``ipcbench_version``, ``schema_version``, ``machine`` (name),
         ``cpu_model``, ``cores``, ``kernel``, ``python``, ``virtualization``, ``profile``, ``repeats``
-        (runs per cell asked for), ``placement`` (cross-core, same-core, unpinned)
+        (runs per cell asked for), ``placement`` (cross-core, same-core, unpinned), ``cpu_idle`` (``os``:
+        the machine's own idle; ``poll``: idle CPUs held polling, ``--cpu-idle poll``; not comparable)
     cell identity
         ``transport``, ``variant`` (``"sem"``, ``"spin"``, ``"hybrid"`` or missing), ``impl`` (``python``, or
         ``native`` for the compiled tier of schema 2 on), ``mechanism`` (``posix-shm/spin``; a tuned cell
@@ -141,6 +142,7 @@ def run_columns(document: dict[str, Any]) -> dict[str, Any]:
         "profile": config.get("profile"),
         "repeats": config.get("repeats"),
         "placement": config.get("placement"),
+        "cpu_idle": idle.policy_of(document),
     }
 
 
@@ -225,6 +227,7 @@ COLUMNS = (
     "profile",
     "repeats",
     "placement",
+    "cpu_idle",
     "transport",
     "variant",
     "impl",

@@ -66,13 +66,15 @@ class Line:
     machine: str
     impl: str
     key: CellKey
+    cpu_idle: str = "os"  # ``--cpu-idle``: a change of idle policy starts another series, never a change
     points: list[Point] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
 
     @property
     def mechanism(self) -> str:
         text = label(self.key[0], self.key[1])
-        return text if self.impl == "python" else f"{text} [{self.impl}]"
+        text = text if self.impl == "python" else f"{text} [{self.impl}]"
+        return text if self.cpu_idle == "os" else f"{text} [cpu-idle {self.cpu_idle}]"
 
     @property
     def name(self) -> str:
@@ -127,9 +129,10 @@ def format_value(workload: str, value: float) -> str:
 def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
     """One line per (machine, impl, cell), oldest point first, with its change points."""
     settings = settings or Settings()
-    lines: dict[tuple[str, str, CellKey], Line] = {}
+    lines: dict[tuple[str, str, CellKey, str], Line] = {}
     for summary in found:
         label_text = summary.run.get("label")
+        cpu_idle = summary.run.get("cpu_idle") or "os"
         for head in summary.heads:
             figure = headline(head)
             if figure is None:
@@ -137,7 +140,7 @@ def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
             transport, variant, tune, impl, workload, size = head[:6]
             # A tuned cell is its own series, its setting in the variant as everywhere (``keyed_variant``).
             key: CellKey = (transport, f"{variant or ''}[{tune}]" if tune else variant, workload, size)
-            where = (summary.machine, impl or "python", key)
+            where = (summary.machine, impl or "python", key, cpu_idle)
             line = lines.get(where) or lines.setdefault(where, Line(*where))
             line.points.append(
                 Point(summary.path, summary.created, label_text, *figure, head[_AT["unstable"]])
@@ -152,7 +155,15 @@ def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
             line.points[change.index].step = change_text(line, change)
     return sorted(
         lines.values(),
-        key=lambda line: (line.machine, line.impl, line.key[3], line.key[2], line.key[0], line.key[1] or ""),
+        key=lambda line: (
+            line.machine,
+            line.impl,
+            line.key[3],
+            line.key[2],
+            line.key[0],
+            line.key[1] or "",
+            line.cpu_idle,
+        ),
     )
 
 
@@ -271,6 +282,7 @@ def as_json(lines: list[Line]) -> list[dict[str, Any]]:
         {
             "machine": line.machine,
             "impl": line.impl,
+            "cpu_idle": line.cpu_idle,
             "transport": line.key[0],
             "variant": line.key[1],
             "workload": line.key[2],

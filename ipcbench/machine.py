@@ -17,6 +17,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ipcbench import idle
+
 # Each limit: (key in the result file, file it is read from, the sysctl that sets it).
 LIMIT_SOURCES: tuple[tuple[str, str, str], ...] = (
     ("msgmax", "/proc/sys/kernel/msgmax", "kernel.msgmax"),
@@ -135,6 +137,7 @@ def fingerprint() -> dict[str, Any]:
         "virtualization": _virtualization(),
         "clocksource": _read("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
         "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "cpu_idle": idle.describe(),  # what an idle CPU does while a blocked peer waits
         "limits": read_limits(),
         "packages": _packages(),
     }

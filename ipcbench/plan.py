@@ -129,6 +129,7 @@ class RunOptions:
     native_sizes: tuple[int, ...] = ()
     round_trips_up_to: int = 0
     tune: tuple[str, ...] = ()  # ``--tune`` words, KEY=VALUE[,VALUE] (``tuning.parse``)
+    cpu_idle: str = "os"  # ``idle.POLICIES``: the machine as it is, or idle CPUs held polling for the run
     fault: str | None = None  # test-only fault injection (``faults.py``), KIND@SEQ:ROLE
 
 

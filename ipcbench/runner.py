@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import __version__, machine, native, stats, store, unsync, workloads
+from ipcbench import __version__, idle, machine, native, stats, store, unsync, workloads
 from ipcbench.calibration import Budget
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault
@@ -72,8 +72,15 @@ class Runner:
 
     def run(self, path: Path | None = None) -> tuple[dict[str, Any], Path]:
         """Measure every cell; the file at the returned path is valid after every cell."""
-        self.cleaned = clean(self.ledger.directory)  # the objects of any installed mechanism
-        document = self._new_document()
+        document = self._new_document()  # before the run's own idle request: the fingerprint reads the limit
+        # The request is made before the first file is written (a refusal leaves no file) and ends with the
+        # run, however it ends (``idle.hold``).
+        with idle.hold(self.options.cpu_idle):
+            self.cleaned = clean(self.ledger.directory)  # the objects of any installed mechanism
+            document["objects_cleaned_at_start"] = self.cleaned
+            return self._measure_all(document, path)
+
+    def _measure_all(self, document: dict[str, Any], path: Path | None) -> tuple[dict[str, Any], Path]:
         if path is None:
             # Parallel runs (CI jobs) can start in the same second with the same label: claim a free name.
             path = store.result_path(self.options.output, document["machine"]["name"], self.options.label)

@@ -70,6 +70,8 @@ __all__ = [  # the names other modules read from here; the validation itself liv
 #   2 (ipcbench 0.2): every cell has "impl" ("python" or "native": the tier that ran its hot loops); config
 #                     has "impls" (the tiers asked for), "native_tier" ({"available", "reason"}) and
 #                     "native_clock". Version-1 files are read as "impl": "python" (all they could hold).
+#                     Optional, added later: config "cpu_idle" ("os" or "poll", ``idle.POLICIES``) and machine
+#                     "cpu_idle" (``idle.describe``); a file without them ran with the machine's idle ("os").
 SCHEMA_VERSION = 2
 
 

@@ -14,7 +14,7 @@ import math
 from datetime import datetime
 from typing import Any, NoReturn
 
-from ipcbench import records, unsync, workloads
+from ipcbench import idle, records, unsync, workloads
 from ipcbench.errors import ResultFileError
 from ipcbench.workloads.openloop import SWEEP_KEYS
 
@@ -166,12 +166,31 @@ def _validate_machine(check: _Check, machine: dict[str, Any]) -> None:
     check.whole(machine.get("cores"), "machine.cores", nullable=True)
     check.obj(machine.get("limits", {}), "machine.limits")
     check.obj(machine.get("packages", {}), "machine.packages")
+    _validate_cpu_idle(check, check.obj(machine.get("cpu_idle"), "machine.cpu_idle", nullable=True))
+
+
+def _validate_cpu_idle(check: _Check, described: dict[str, Any]) -> None:
+    """``idle.describe``'s record (optional: files from before it have none)."""
+    for name in ("driver", "governor"):
+        check.string(described.get(name), f"machine.cpu_idle.{name}", nullable=True)
+    check.whole(described.get("latency_limit_us"), "machine.cpu_idle.latency_limit_us", nullable=True)
+    states = described.get("states", [])
+    if not isinstance(states, list):
+        check.fail("machine.cpu_idle.states", "expected a list of idle states")
+    for index, state in enumerate(states):
+        at = f"machine.cpu_idle.states[{index}]"
+        check.string(check.obj(state, at).get("name"), f"{at}.name", nullable=True)
+        check.whole(state.get("exit_latency_us"), f"{at}.exit_latency_us", nullable=True)
+    for name, value in check.obj(described.get("haltpoll"), "machine.cpu_idle.haltpoll", nullable=True).items():
+        check.string(value, f"machine.cpu_idle.haltpoll.{name}", nullable=True)
 
 
 def _validate_config(check: _Check, config: dict[str, Any]) -> None:
     for name in ("profile", "placement", "pin", "label"):
         check.string(config.get(name), f"config.{name}", nullable=True)
     check.whole(config.get("repeats"), "config.repeats", nullable=True)
+    if config.get("cpu_idle", "os") not in idle.POLICIES:  # optional: files from before it ran with "os"
+        check.fail("config.cpu_idle", f"expected one of {', '.join(idle.POLICIES)}")
     for name in ("budget_s", "timeout_s"):
         check.number(config.get(name), f"config.{name}", nullable=True)
     impls = config.get("impls", [])

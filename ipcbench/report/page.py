@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from ipcbench import __version__, history
+from ipcbench import __version__, history, idle
 from ipcbench.cache import Summary, summarize
 from ipcbench.report import choices, figures, ladder, latency_figures, run_figures, style, tables, trends
 from ipcbench.report.runs import TIER_NAMES, Run, newest_per_machine, size_text
@@ -139,7 +139,11 @@ def _single_run(run: Run) -> dict[str, Any]:
         "problems": tables.problem_rows(run),
         "unstable": tables.unstable_rows(run),
         "facts": tables.run_facts(run),
-        "machine": tables.key_values(document["machine"], skip=("limits", "packages")),
+        "cpu_idle": idle.text(document),
+        "machine": [
+            ("CPU idle", idle.text(document)),
+            *tables.key_values(document["machine"], skip=("limits", "packages", "cpu_idle")),
+        ],
         "limits": tables.key_values(document["machine"].get("limits", {})),
         "packages": tables.key_values(document["machine"].get("packages", {})),
         "config": tables.key_values(document["config"]),

@@ -123,3 +123,12 @@ def test_thin_runs_still_make_a_page(cells: list[dict], expected: str) -> None:
     html = render([run_of(document(cells))])
     assert expected in html
     assert html.count('class="claim"') == 4
+
+
+def test_the_header_and_machine_section_say_the_cpu_idle_policy(one_run: str) -> None:
+    assert "<p>CPU idle: os (idle states not recorded)</p>" in one_run  # a file from before the option
+    doc = small_run()
+    doc["config"]["cpu_idle"] = "poll"
+    html = render([run_of(doc)])
+    assert html.count("CPU idle: poll (PM QoS 0 us held)") == 1  # the header
+    assert "<td>CPU idle</td><td>poll (PM QoS 0 us held)</td>" in html  # the machine section
