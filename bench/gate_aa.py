@@ -7,6 +7,10 @@ gate must catch it. Runs the installed ``ipcbench.compare`` (put another tree fi
 measure an older gate on the same files).
 
     python bench/gate_aa.py RESULTS_FOLDER
+
+Make the files with ``ipcbench run --profile quick --output RESULTS_FOLDER`` in a row, all with the same
+``--cpu-idle``: ``poll`` measures the gate without the VM's wake-up modes (idle CPUs held polling), ``os``
+on the machine as it is. A folder that mixes the two has no A/A pairs, and the script says so.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ipcbench import compare, store
+from ipcbench import compare, idle, store
 
 Loaded = tuple[Path, dict[str, Any]]
 
@@ -59,6 +63,9 @@ def gated_cells(document: dict[str, Any]) -> list[int]:
 def main() -> None:
     files = sorted(Path(sys.argv[1]).rglob("*.json"))
     loaded = [(path, store.load(path)) for path in files]
+    policies = sorted({idle.policy_of(document) for _, document in loaded})
+    mixed = " (MIXED: pairs across policies are not A/A pairs)" if len(policies) > 1 else ""
+    print(f"{len(loaded)} files, CPU idle {', '.join(policies)}{mixed}")
     pairs = list(itertools.pairwise(loaded))
     settings = compare.Settings()
     alarms = [failed(compare.compare(a, b, settings)) for a, b in pairs]

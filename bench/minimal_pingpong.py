@@ -1,7 +1,7 @@
 """Harness fidelity: ipcbench's pingpong against the smallest hand-written Python loop over the same kernel
 mechanism, measured in the same sitting, alternating so drift touches both alike.
 
-    .venv/bin/python bench/minimal_pingpong.py [--rounds 5] [--count 20000] [--size 64]
+    .venv/bin/python bench/minimal_pingpong.py [--rounds 5] [--count 20000] [--size 64] [--cpu-idle poll]
 
 For pipe, unix and posix-shm/spin it prints the p50 round trip of each (median over rounds of the per-run
 p50) and the difference. The minimal loops do only what any ping-pong must: write the message, read the
@@ -21,6 +21,7 @@ from collections.abc import Callable
 import numpy as np
 import posix_ipc
 
+from ipcbench import idle
 from ipcbench.plan import Cell, RunOptions, finalise
 from ipcbench.runner import Runner
 
@@ -159,17 +160,20 @@ def side_by_side(loops: dict[str, Callable[[int, int], float]], description: str
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--count", type=int, default=count)
     parser.add_argument("--size", type=int, default=64)
+    idle.add_option(parser)
     args = parser.parse_args()
     runner = Runner(finalise(RunOptions(pin="cross")))
     os.sched_setaffinity(0, {CPUS[0]})
+    print(f"CPU idle: {args.cpu_idle}")
     print(f"{'mechanism':16} {'minimal p50':>12} {'ipcbench p50':>13} {'difference':>10}")
-    for mechanism, minimal in loops.items():
-        mine, theirs = [], []
-        for _ in range(args.rounds):
-            mine.append(minimal(args.count, args.size))
-            theirs.append(ipcbench_p50(runner, mechanism, args.count, args.size))
-        m, t = statistics.median(mine), statistics.median(theirs)
-        print(f"{mechanism:16} {m:10.0f}ns {t:11.0f}ns {100 * (t - m) / m:+9.1f}%", flush=True)
+    with idle.held_or_exit(args.cpu_idle):  # both sides of every round under the same policy
+        for mechanism, minimal in loops.items():
+            mine, theirs = [], []
+            for _ in range(args.rounds):
+                mine.append(minimal(args.count, args.size))
+                theirs.append(ipcbench_p50(runner, mechanism, args.count, args.size))
+            m, t = statistics.median(mine), statistics.median(theirs)
+            print(f"{mechanism:16} {m:10.0f}ns {t:11.0f}ns {100 * (t - m) / m:+9.1f}%", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     make bench-ref            # builds bench/native_ref/ipcref, then runs this
     .venv/bin/python bench/native_vs_ref.py [--rounds 9] [--mechanisms pipe,posix-shm/spin] [--json out.json]
+        [--cpu-idle poll]
 
 For every mechanism: the p50 round trip at 64 B and the stream rate at 1 MiB (message queues: the largest
 message the kernel allows here, said in the table), from three sources: the reference program
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ipcbench import idle
 from ipcbench.machine import read_limits
 from ipcbench.plan import Cell, RunOptions, finalise, in_tier
 from ipcbench.runner import Runner, ring_slots, warmup_for
@@ -218,8 +220,10 @@ STREAM_HEADER = (
 )
 
 
-def print_tables(table: dict[Setup, list[dict[str, float]]], rounds: int) -> None:
-    print(f"\n{rounds} interleaved rounds, initiator on CPU {CPUS[0]}, peer on CPU {CPUS[1]}; figures are")
+def print_tables(table: dict[Setup, list[dict[str, float]]], rounds: int, cpu_idle: str) -> None:
+    where = f"initiator on CPU {CPUS[0]}, peer on CPU {CPUS[1]}"
+    print(f"\n{rounds} interleaved rounds, {where}, CPU idle {cpu_idle}")
+    print("(poll: a PM QoS request of 0 us held throughout; os: the machine's own idle states); figures are")
     print("medians over rounds; ratios the median of the rounds' ratios [interval, its exact coverage].\n")
     print(LATENCY_HEADER + "\n|" + "---|" * LATENCY_HEADER.count(" | ") + "---|")
     for setup, rounds_of in table.items():
@@ -236,6 +240,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--mechanisms", help="comma list (default: every mechanism of the target)")
     parser.add_argument("--json", type=Path, help="also write every round's figures here")
+    idle.add_option(parser)
     args = parser.parse_args()
     pairs = [p for p in all_pairs() if in_tier("native", *p)]  # the mechanisms the reference covers
     # hybrid (polls, then sleeps) is measured when named: the issue's target covers the others
@@ -249,11 +254,15 @@ def main() -> None:
             count = count_for(label(name, variant), workload, size)
             setups.append(Setup(name, variant, workload, size, slots_for(name, workload, size), count))
     started = time.monotonic()
-    table = measure(runner, setups, args.rounds)
-    print_tables(table, args.rounds)
+    with idle.held_or_exit(args.cpu_idle):  # every source of every round under the same policy
+        table = measure(runner, setups, args.rounds)
+    print_tables(table, args.rounds, args.cpu_idle)
     print(f"\n({time.monotonic() - started:.0f} s of measuring)")
     if args.json:
-        rows = [{**setup.__dict__, "mechanism": setup.mechanism, "rounds": r} for setup, r in table.items()]
+        rows = [
+            {**setup.__dict__, "mechanism": setup.mechanism, "cpu_idle": args.cpu_idle, "rounds": r}
+            for setup, r in table.items()
+        ]
         args.json.write_text(json.dumps(rows, indent=1))
 
 
