@@ -181,7 +181,8 @@ def _validate_cpu_idle(check: _Check, described: dict[str, Any]) -> None:
         at = f"machine.cpu_idle.states[{index}]"
         check.string(check.obj(state, at).get("name"), f"{at}.name", nullable=True)
         check.whole(state.get("exit_latency_us"), f"{at}.exit_latency_us", nullable=True)
-    for name, value in check.obj(described.get("haltpoll"), "machine.cpu_idle.haltpoll", nullable=True).items():
+    haltpoll = check.obj(described.get("haltpoll"), "machine.cpu_idle.haltpoll", nullable=True)
+    for name, value in haltpoll.items():
         check.string(value, f"machine.cpu_idle.haltpoll.{name}", nullable=True)
 
 
