@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from markupsafe import Markup
-
 from ipcbench import stats
 from ipcbench.report import style
 from ipcbench.report.plotting import UNITS, LogTicks, legend_right, log_y, new_figure, plain, to_svg
@@ -28,19 +26,14 @@ PREFERRED_LOAD_SIZE = 64
 
 
 def context(run: Run) -> dict[str, Any]:
-    """What the page's "under load" section shows of one run."""
+    """What the page's "under load" section shows of one run besides its figures (``load_curves`` and
+    ``latency_vs_cpu``, drawn with the page's others)."""
     return {
         "oneway_rows": oneway_rows(run),
         "load_size": load_size(run),
-        "load_svg": _markup(load_curves(run)),
         "load_rows": load_rows(run),
         "wait_rows": wait_points(run),
-        "waits_svg": _markup(latency_vs_cpu(run)),
     }
-
-
-def _markup(svg: str | None) -> Markup | None:
-    return None if svg is None else Markup(svg)
 
 
 def oneway_rows(run: Run) -> list[dict[str, Any]]:

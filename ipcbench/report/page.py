@@ -11,7 +11,10 @@ that matplotlib wrote (which escapes its own text) is inserted as markup.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,17 @@ from markupsafe import Markup
 
 from ipcbench import __version__, history, idle
 from ipcbench.cache import Summary, summarize
-from ipcbench.report import choices, figures, ladder, latency_figures, run_figures, style, tables, trends
+from ipcbench.report import (
+    choices,
+    figures,
+    ladder,
+    latency_figures,
+    plotting,
+    run_figures,
+    style,
+    tables,
+    trends,
+)
 from ipcbench.report.runs import TIER_NAMES, Run, newest_per_machine, size_text
 from ipcbench.report.tiers import tier_agreement, tier_views
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
@@ -71,8 +84,43 @@ def render(runs: list[Run], found: list[Summary] | None = None) -> str:
     }
     context.update(_single_run(primary))
     context.update(_comparison(runs))
-    context["trends"] = trends.trends(history.build(found))
+    lines = history.build(found)
+    # Drawing allocates millions of short-lived objects; the loaded files, summaries and series are
+    # millions of long-lived ones that every full collection would walk again (a fifth of a report's
+    # time over a thousand files). Frozen, collections see only what the drawing made.
+    jobs = _figure_jobs(primary, runs)
+    gc.freeze()
+    try:
+        drawn = plotting.draw_all({**trends.figure_jobs(lines), **jobs})  # the slowest first
+    finally:
+        gc.unfreeze()
+    context.update({name: _svg(drawn[name]) for name in jobs})
+    context["trends"] = trends.trends(lines, drawn)
     return _environment().get_template(TEMPLATE).render(context)
+
+
+def _figure_jobs(primary: Run, runs: list[Run]) -> dict[str, Callable[[], str | None]]:
+    """Every figure of the one-run and comparison sections, by its name in the template, the slowest
+    first (so the last one a worker starts is a short one); nothing is drawn yet."""
+    speed = tables.relative_speed(primary)
+    labels = [label for label in style.ordered(primary.labels()) if label != tables.BASELINE]
+    jobs: dict[str, Callable[[], str | None]] = {
+        "bands_svg": partial(figures.latency_bands, primary),
+        "heatmap_svg": partial(figures.speedup_heatmap, speed, labels, primary.sizes()),
+        "ladder_svg": partial(ladder.ladder_figure, primary),
+        "distribution_svg": partial(figures.latency_distributions, primary),
+        "throughput_svg": partial(figures.throughput_vs_size, primary),
+        "sync_svg": partial(figures.sync_cost, primary),
+        "latency_svg": partial(figures.latency_vs_size, primary),
+        "load_svg": partial(latency_figures.load_curves, primary),
+        "waits_svg": partial(latency_figures.latency_vs_cpu, primary),
+    }
+    if len(runs) > 1:
+        series = _series(runs)
+        jobs["runs_throughput_svg"] = partial(run_figures.across_runs, series, "throughput")
+        jobs["runs_latency_svg"] = partial(run_figures.across_runs, series, "latency")
+        jobs["runs_relative_svg"] = partial(run_figures.relative_to_first, series)
+    return jobs
 
 
 def _environment() -> jinja2.Environment:
@@ -122,18 +170,12 @@ def _svg(text: str | None) -> Markup | None:
 
 
 def _single_run(run: Run) -> dict[str, Any]:
+    """What the one-run sections show besides their figures (``_figure_jobs``)."""
     speed = tables.relative_speed(run)
-    labels = [label for label in style.ordered(run.labels()) if label != tables.BASELINE]
     document = run.document
     return {
-        "latency_svg": _svg(figures.latency_vs_size(run)),
-        "bands_svg": _svg(figures.latency_bands(run)),
-        "throughput_svg": _svg(figures.throughput_vs_size(run)),
-        "distribution_svg": _svg(figures.latency_distributions(run)),
         "distribution_sizes": [size_text(size) for size in figures.distribution_sizes(run)],
-        "heatmap_svg": _svg(figures.speedup_heatmap(speed, labels, run.sizes())),
         "speed_tables": tables.speed_tables(run, speed),
-        "sync_svg": _svg(figures.sync_cost(run)),
         "sync_rows": tables.sync_rows(run),
         "choice_rows": choices.choice_rows(run),
         "problems": tables.problem_rows(run),
@@ -148,7 +190,6 @@ def _single_run(run: Run) -> dict[str, Any]:
         "packages": tables.key_values(document["machine"].get("packages", {})),
         "config": tables.key_values(document["config"]),
         "overhead": document["config"].get("harness_overhead_ns") or {},
-        "ladder_svg": _svg(ladder.ladder_figure(run)),
         "ladder_rows": tables.ladder_rows(run),
         "tier": run.tier,
         "method": document["config"],
@@ -157,9 +198,16 @@ def _single_run(run: Run) -> dict[str, Any]:
     }
 
 
-def _comparison(runs: list[Run]) -> dict[str, Any]:
+def _series(runs: list[Run]) -> list[Run]:
+    """The runs the comparison puts side by side (see the module's docstring)."""
     machines = newest_per_machine(runs)
-    series = machines[-MOST_MACHINES:] if len(machines) > 1 else [runs[0], runs[-1]]
+    return machines[-MOST_MACHINES:] if len(machines) > 1 else [runs[0], runs[-1]]
+
+
+def _comparison(runs: list[Run]) -> dict[str, Any]:
+    """What the comparison section shows besides its figures (``_figure_jobs``)."""
+    machines = newest_per_machine(runs)
+    series = _series(runs)
     if len(runs) < 2:
         return {"series": [], "series_rule": "", "cross_rows": [], "compared": [], "omitted": 0}
     compared = series[1:][-tables.MOST_COMPARED :]
@@ -170,9 +218,6 @@ def _comparison(runs: list[Run]) -> dict[str, Any]:
             if len(machines) > 1
             else "the first and the newest run of this machine"
         ),
-        "runs_relative_svg": _svg(run_figures.relative_to_first(series)),
-        "runs_latency_svg": _svg(run_figures.across_runs(series, "latency")),
-        "runs_throughput_svg": _svg(run_figures.across_runs(series, "throughput")),
         "cross_rows": tables.cross_rows(series[0], compared),
         "compared": compared,
         "omitted": len(series) - 1 - len(compared),

@@ -10,11 +10,14 @@ markers keep their exact dates. The changes are listed below the figures with th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.lines import Line2D
 
@@ -54,21 +57,45 @@ class MachineTrend:
     changes: list[ChangeRow]
 
 
-def trends(lines: list[Line]) -> list[MachineTrend]:
-    """A trend per machine whose files make a series (at least ``MIN_FILES``)."""
-    result = []
+def _machines(lines: list[Line]) -> dict[str, list[Line]]:
+    """The lines of each machine whose files make a series (at least ``MIN_FILES``)."""
+    found = {}
     for machine in sorted({line.machine for line in lines}):
         own = [line for line in lines if line.machine == machine]
+        if len({point.file for line in own for point in line.points}) >= MIN_FILES:
+            found[machine] = own
+    return found
+
+
+def figure_jobs(lines: list[Line]) -> dict[str, Callable[[], str | None]]:
+    """The figures of the section, by name, not drawn yet (``plotting.draw_all`` draws them)."""
+    return {
+        _name(machine, workload): partial(
+            _figure, machine, [line for line in own if line.key[2] == workload], workload
+        )
+        for machine, own in _machines(lines).items()
+        for workload in _WORKLOADS
+    }
+
+
+def trends(lines: list[Line], drawn: dict[str, str | None] | None = None) -> list[MachineTrend]:
+    """A trend per machine whose files make a series, with the figures ``drawn`` from ``figure_jobs``
+    (drawn here when not given)."""
+    drawn = drawn if drawn is not None else {name: job() for name, job in figure_jobs(lines).items()}
+    result = []
+    for machine, own in _machines(lines).items():
         files = len({point.file for line in own for point in line.points})
-        if files < MIN_FILES:
-            continue
         figures = [
             (title, svg)
             for workload, (_, _, title) in _WORKLOADS.items()
-            if (svg := _figure(machine, [line for line in own if line.key[2] == workload], workload))
+            if (svg := drawn[_name(machine, workload)])
         ]
         result.append(MachineTrend(machine, files, figures, [row for line in own for row in _rows(line)]))
     return result
+
+
+def _name(machine: str, workload: str) -> str:
+    return f"trend-{workload}-{machine}"
 
 
 def _rows(line: Line) -> list[ChangeRow]:
@@ -101,13 +128,13 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
     colours = dict(zip(sizes, _size_colours(len(sizes)), strict=True))
     rows, columns = panel_grid(len(mechanisms), 3)
     height = 2.5 * rows + 1.2
+    dates = _date_numbers(lines)
     with new_figure(
-        f"trend-{workload}-{machine}", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
+        _name(machine, workload), 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
     ) as (figure, grid):
         figure.subplots_adjust(left=0.08, right=0.99, top=1 - 0.8 / height, bottom=0.9 / height, hspace=0.55)
         for index, (axes, mechanism) in enumerate(zip(grid.flat, mechanisms, strict=False)):
-            for line in (line for line in lines if line.mechanism == mechanism):
-                _draw(axes, line, colours[line.key[3]])
+            _panel(axes, [line for line in lines if line.mechanism == mechanism], colours, dates)
             log_y(axes, measure if index % columns == 0 else "", unit)
             axes.set_title(plain(mechanism), color=style.colour(mechanism), fontweight="bold")
             # maxticks alone leaves some spans (3 days, 1,000 days) without an interval: matplotlib warns
@@ -127,27 +154,57 @@ def _marker(shape: str, colour: str) -> Line2D:
     return Line2D([], [], linestyle="none", marker=shape, color=colour, markersize=7)
 
 
-def _draw(axes: Axes, line: Line, colour: str) -> None:
-    dates = np.asarray(date2num([_date(p.created) for p in line.points]))  # type: ignore[no-untyped-call]
+def _date_numbers(lines: list[Line]) -> dict[str, float]:
+    """Each file's created time as a matplotlib date, converted once (all lines share the files)."""
+    created = sorted({point.created for line in lines for point in line.points})
+    numbers = date2num([_date(text) for text in created])  # type: ignore[no-untyped-call]
+    return dict(zip(created, (float(number) for number in numbers), strict=True))
+
+
+def _panel(axes: Axes, lines: list[Line], colours: dict[int, str], dates: dict[str, float]) -> None:
+    """One mechanism: a line per size, its bands as one collection (one artist, not one per size)."""
+    bands, band_colours = [], []
+    for line in lines:
+        colour = colours[line.key[3]]
+        shown, changes = _line_data(line, dates)
+        bands.append(_band_polygon(shown))
+        band_colours.append(colour)
+        axes.plot(shown[0], shown[1], color=colour, linewidth=1.2)
+        for x, y, slower in changes:
+            axes.plot(
+                [x],
+                [y],
+                linestyle="none",
+                marker="^" if slower else "v",
+                markersize=8,
+                color="#c62828" if slower else "#2e7d32",
+                markeredgecolor="white",
+                zorder=5,
+            )
+    axes.add_collection(PolyCollection(bands, facecolors=band_colours, alpha=0.18, linewidths=0))
+    axes.autoscale_view()
+
+
+def _line_data(
+    line: Line, dates: dict[str, float]
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], list[tuple[float, float, bool]]]:
+    """The points to draw (grouped when there are many), and each change's (date, value, slower)."""
+    xs = np.array([dates[point.created] for point in line.points])
     values = np.array([point.value for point in line.points])
     lows = np.array([point.interval[0] if point.interval else point.value for point in line.points])
     highs = np.array([point.interval[1] if point.interval else point.value for point in line.points])
     lows = np.where(lows > 0, lows, values)  # a Student interval of a mean can dip below 0
-    shown = _grouped(dates, values, lows, highs)
-    axes.fill_between(shown[0], shown[2], shown[3], color=colour, alpha=0.18, linewidth=0)
-    axes.plot(shown[0], shown[1], color=colour, linewidth=1.2)
-    for change in line.changes:
-        slower = change.worse(line.bigger_is_better)
-        axes.plot(
-            [dates[change.index]],
-            [values[change.index]],
-            linestyle="none",
-            marker="^" if slower else "v",
-            markersize=8,
-            color="#c62828" if slower else "#2e7d32",
-            markeredgecolor="white",
-            zorder=5,
-        )
+    changes = [
+        (float(xs[change.index]), float(values[change.index]), change.worse(line.bigger_is_better))
+        for change in line.changes
+    ]
+    return _grouped(xs, values, lows, highs), changes
+
+
+def _band_polygon(shown: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    """The band between lows and highs as one closed outline: along the lows, back along the highs."""
+    xs, _, lows, highs = shown
+    return np.column_stack([np.concatenate([xs, xs[::-1]]), np.concatenate([lows, highs[::-1]])])
 
 
 def _grouped(
