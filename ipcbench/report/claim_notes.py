@@ -17,6 +17,8 @@ from ipcbench.report.ratios import compare
 from ipcbench.report.runs import Run, cell_label, size_text
 from ipcbench.report.style import is_shared_memory, ordered
 
+_COUNTED = ("sent", *unsync.OUTCOMES)  # a demonstration's counts, as the note and its table give them
+
 
 def _buffers(label: str, params: dict[str, Any]) -> str:
     """The buffers of one cell as read back: ``pipe buffer 64K``, ``socket buffers 208K/208K``."""
@@ -87,19 +89,39 @@ def inplace_note(run: Run, sizes: list[int], outcomes: dict[tuple[str, int], str
 
 
 def race_note(run: Run) -> str:
-    """What the ``unsync`` demonstration saw: the race the waits above exist to prevent."""
-    parts = [
-        f"{cell_label(cell)} at {size_text(cell['size'])}: {unsync.sentence(cell['unsync'])}"
-        for cell in run.demonstrations
-    ]
-    if not parts:
+    """What the ``unsync`` demonstration saw: the race the waits above exist to prevent. One cell is told
+    in full; several are added up here (a default run has ten), each in ``race_rows``."""
+    cells = run.demonstrations
+    if not cells:
         return ""
+    if len(cells) == 1:
+        seen = f"{cell_label(cells[0])} at {size_text(cells[0]['size'])}: {_counts(cells[0]['unsync'])}"
+    else:
+        added = {key: sum(int(cell["unsync"][key]) for cell in cells) for key in _COUNTED}
+        seen = f"over its {len(cells)} cells, {_counts(added)}"
     return (
         "Without any synchronisation (the unsync demonstration: the writer overwrites its one slot without "
         "waiting, the reader polls the counter with no handshake back, every read checked like any "
-        f"message): {'; '.join(parts)}. This is what the waits above prevent; these cells are no speed "
-        "figure and enter no verdict."
+        f"message): {seen}. This is what the waits above prevent; these cells are no speed figure and "
+        "enter no verdict."
     )
+
+
+def _counts(counts: dict[str, Any]) -> str:
+    """``unsync.sentence`` with thousands separated: ``of 311,495 messages, 32 arrived torn, ...``."""
+    return unsync.sentence({key: f"{int(counts[key]):,}" for key in _COUNTED})
+
+
+def race_rows(run: Run) -> list[dict[str, Any]]:
+    """Each ``unsync`` cell's counts (its runs added up), for a table under the note when there are
+    several."""
+    cells = run.demonstrations
+    if len(cells) < 2:
+        return []
+    return [
+        {"mechanism": cell_label(cell), "size": cell["size"], **{k: cell["unsync"][k] for k in _COUNTED}}
+        for cell in cells
+    ]
 
 
 def _copying(label: str) -> list[str]:

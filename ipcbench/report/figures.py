@@ -180,6 +180,8 @@ def _distribution_panel(axes: Axes, run: Run, size: int) -> None:
     axes.xaxis.set_major_locator(FixedLocator([_nines(p) for p in ticks]))
     axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * (1 - 10**-value):.6g}"))
     axes.set_xlim(left=0)
+    # "99.99" and "99.999" run into each other on a third of the figure's width: tilted, they fit.
+    axes.tick_params(axis="x", labelrotation=45)
     axes.set_xlabel("percentile (%, log scale of the tail)")
     log_y(axes, "round-trip time (log scale)", "ns")
     axes.set_title(f"{size_text(size)} messages")

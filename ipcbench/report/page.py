@@ -34,6 +34,7 @@ from ipcbench.report import (
     tables,
     trends,
 )
+from ipcbench.report.claim_notes import race_rows
 from ipcbench.report.runs import TIER_NAMES, Run, newest_per_machine, size_text
 from ipcbench.report.tiers import tier_agreement, tier_views
 from ipcbench.report.verdicts import CLAIMS, TOLERANCE, Verdict, highlights, verdicts
@@ -51,6 +52,7 @@ class ClaimResult:
     verdict: Verdict
     highlights: list[tuple[str, str]]
     agreement: str = ""  # with both tiers: whether they agree, and why not when they do not
+    race: tuple[dict[str, Any], ...] = ()  # claim 3: each unsync demonstration cell's counts
 
 
 def shown(found: list[Summary]) -> list[Summary]:
@@ -132,6 +134,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters["size"] = size_text
+    environment.filters["thousands"] = lambda value: f"{value:,}"
     environment.filters["ns"] = lambda value: (
         format_ns(value) if isinstance(value, int | float) else str(value)
     )
@@ -152,7 +155,8 @@ def _claims(machines: list[Run]) -> list[dict[str, Any]]:
             verdict = found[number - 1]
             other = _other_tier(per_run, run, number)
             agreement = tier_agreement(run, verdict, other) if other is not None else ""
-            results.append(ClaimResult(run, verdict, highlights(verdict), agreement))
+            race = tuple(race_rows(run)) if number == 3 else ()
+            results.append(ClaimResult(run, verdict, highlights(verdict), agreement, race))
         claims.append({"number": number, "statement": statement, "results": results})
     return claims
 

@@ -15,6 +15,7 @@ from ipcbench import compare, exports, frames, history, store
 from ipcbench.console import console, result_table
 from ipcbench.errors import ResultFileError
 from ipcbench.report import verdicts as v
+from ipcbench.report.page import render
 
 COUNTS = {"sent": 100, "reads": 35, "intact": 60, "torn": 25, "lost": 15, "duplicated": 5}
 
@@ -54,6 +55,19 @@ def test_claim_3_cites_the_demonstration_which_enters_no_verdict() -> None:
     for verdict in v.verdicts(run):
         for finding in verdict.findings:
             assert all("unsync" not in f"{c.subject} {c.baseline}" for c in finding.evidence)
+
+
+def test_several_demonstrations_are_added_up_in_the_note_and_listed_in_a_table() -> None:
+    doc = race_run()
+    counts = {**COUNTS, "sent": 1500}
+    doc["cells"] += [race("sysv-shm", 4096), race("posix-shm", 1 << 20, counts)]
+    run = run_of(doc)
+    note = next(text for text in v.claim_sync_cost(run).notes if text.startswith("Without any"))
+    assert "over its 3 cells, of 1,700 messages, 75 arrived torn, 45 were lost, 15 duplicated" in note
+    html = render([run])
+    table = html[html.index('<table class="race">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 4 and "sysv-shm/unsync" in table and "1,500" in table
 
 
 def test_without_a_demonstration_claim_3_says_nothing_of_it() -> None:
