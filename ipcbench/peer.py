@@ -82,11 +82,8 @@ def current_cpu() -> int | None:
 
 
 def _child_main(
-    role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None, fault: Fault | None
+    role: str, transport: Transport, job: Job, sync: tuple[int, int], fault: Fault | None
 ) -> PeerReport:
-    gc.disable()
-    if cpu is not None:
-        os.sched_setaffinity(0, {cpu})
     sync_r, sync_w = sync
     endpoint = transport.open(role)
     clock, cpu_clock = endpoint.clock, endpoint.cpu_clock
@@ -128,6 +125,12 @@ def spawn(
     role: str, transport: Transport, job: Job, sync: tuple[int, int], cpu: int | None, fault: Fault | None
 ) -> Child:
     """Fork one measuring process; the runner keeps the read end of its result pipe."""
+    return fork_child(role, lambda: _child_main(role, transport, job, sync, fault), cpu)
+
+
+def fork_child(role: str, body: Callable[[], PeerReport], cpu: int | None = None) -> Child:
+    """Fork a child that runs ``body`` (pinned to ``cpu`` first when given, with the collector off) and
+    pickles its report to the runner; the runner keeps the read end of the result pipe."""
     result_r, result_w = os.pipe()
     parent = os.getpid()
     # Ctrl-C and SIGTERM are held while forking: one arriving at that moment is delivered to the runner
@@ -146,7 +149,10 @@ def spawn(
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(result_r)
             _die_with_parent(parent)
-            report = _child_main(role, transport, job, sync, cpu, fault)
+            gc.disable()
+            if cpu is not None:
+                os.sched_setaffinity(0, {cpu})
+            report = body()
         except BaseException as exc:
             code = 1
             report = PeerReport(ok=False, error=_describe(exc), traceback=traceback.format_exc(limit=8))

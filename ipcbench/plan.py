@@ -131,6 +131,7 @@ class RunOptions:
     tune: tuple[str, ...] = ()  # ``--tune`` words, KEY=VALUE[,VALUE] (``tuning.parse``)
     cpu_idle: str = "os"  # ``idle.POLICIES``: the machine as it is, or idle CPUs held polling for the run
     fault: str | None = None  # test-only fault injection (``faults.py``), KIND@SEQ:ROLE
+    wake_probe: bool = True  # probe the machine's wake-ups before, amid and after the cells (``wakeprobe``)
 
 
 def build_options(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ipcbench import __version__, idle, machine, native, stats, store, unsync, workloads
+from ipcbench import __version__, idle, machine, native, stats, store, unsync, wakeprobe, workloads
 from ipcbench.calibration import Budget
 from ipcbench.errors import PeerError
 from ipcbench.faults import Fault
@@ -92,12 +92,16 @@ class Runner:
         plan = cells(self.options, self.registry)
         text = store.Growing()
         try:
+            self.probe(document, "start", 0)
             for index, cell in enumerate(plan):
                 self.progress("start", index, len(plan), cell, None)
                 result = self.measure_cell(cell)
                 document["cells"].append(result)
+                if index + 1 == (len(plan) + 1) // 2 < len(plan):
+                    self.probe(document, "middle", index + 1)
                 store.save(document, path, text)
                 self.progress("done", index, len(plan), cell, result)
+            self.probe(document, "end", len(plan))
             document["status"] = "complete"
         except BaseException:
             document["status"] = "interrupted"
@@ -106,6 +110,11 @@ class Runner:
             document["finished"] = store.now_utc()
             store.save(document, path, text)
         return document, path
+
+    def probe(self, document: dict[str, Any], at: str, cells_done: int) -> None:
+        """The wake-up probe (``wakeprobe``): compare's witness of the machine's state beside the cells."""
+        if self.options.wake_probe:
+            wakeprobe.probe_at(document, at, cells_done, (self.initiator_cpu, self.peer_cpu))
 
     def _new_document(self) -> dict[str, Any]:
         fingerprint = machine.fingerprint()

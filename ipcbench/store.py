@@ -72,6 +72,7 @@ __all__ = [  # the names other modules read from here; the validation itself liv
 #                     "native_clock". Version-1 files are read as "impl": "python" (all they could hold).
 #                     Optional, added later: config "cpu_idle" ("os" or "poll", ``idle.POLICIES``) and machine
 #                     "cpu_idle" (``idle.describe``); a file without them ran with the machine's idle ("os").
+#                     Optional top-level "wake_probe" (``wakeprobe``): files without it load as before.
 SCHEMA_VERSION = 2
 
 

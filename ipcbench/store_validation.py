@@ -150,6 +150,21 @@ def validate(document: dict[str, Any], where: str = "<result>", decode_histogram
         check.fail("cells", "expected a list")
     for index, cell in enumerate(cells):
         _validate_cell(check, cell, f"cells[{index}]")
+    _validate_wake_probe(check, document.get("wake_probe"))
+
+
+def _validate_wake_probe(check: _Check, value: Any) -> None:
+    """The optional ``wake_probe`` (``wakeprobe``): compare divides by each probe's p50s."""
+    probes = check.obj(value, "wake_probe", nullable=True).get("probes", [])
+    if not isinstance(probes, list):
+        check.fail("wake_probe.probes", "expected a list")
+    for index, probe in enumerate(probes):
+        at = f"wake_probe.probes[{index}]"
+        check.string(check.obj(probe, at).get("error"), f"{at}.error", nullable=True)
+        for kind in ("pipe", "spin"):
+            check.figures(probe.get(kind), f"{at}.{kind}")
+            p50 = (probe.get(kind) or {}).get("p50_ns")
+            check.number(p50, f"{at}.{kind}.p50_ns", nullable=True, positive=True)
 
 
 def _timestamp(check: _Check, value: str, at: str) -> None:
