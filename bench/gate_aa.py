@@ -1,10 +1,11 @@
 """The gate's false alarms and sensitivity on A/A pairs: result files of one commit, measured in a row.
 
 Consecutive files make the pairs (1-2, 2-3, ...). A pair that fails the gate is a false alarm; with the
-confirming rerun (the next file as NEW2) it must fail twice. Sensitivity: every NEW cell, or one gated cell
-at a time (four per pair, fixed seed), is slowed by a factor (p50s times it, rates divided by it), and the
-gate must catch it. Runs the installed ``ipcbench.compare`` (put another tree first on PYTHONPATH to
-measure an older gate on the same files).
+confirming rerun (the next file as NEW2) it must fail twice. Sensitivity: every NEW cell, or one cell at a
+time (four per pair, fixed seed; and four cells that wait by blocking), is slowed by a factor (p50s times
+it, rates divided by it; the wake-up probe is left alone, as no code change can move it), and the gate must
+catch it. Every figure is given twice, on the same files: without the wake-up probes (the files stripped of
+``wake_probe``: the gate as it was) and with them. Runs the installed ``ipcbench.compare``.
 
     python bench/gate_aa.py RESULTS_FOLDER
 
@@ -22,9 +23,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ipcbench import compare, idle, store
+from ipcbench import compare, compare_run, idle, store
 
 Loaded = tuple[Path, dict[str, Any]]
+FACTORS = (1.3, 1.5, 2.0)
+PER_PAIR = 4
 
 
 def slowed(document: dict[str, Any], factor: float, only: int | None = None) -> dict[str, Any]:
@@ -36,28 +39,74 @@ def slowed(document: dict[str, Any], factor: float, only: int | None = None) -> 
             for key in ("p50_ns", "p99_ns"):
                 if run.get(key) is not None:
                     run[key] *= factor
-            run["bytes_per_s"] /= factor
-            run["msgs_per_s"] /= factor
+            for key in ("bytes_per_s", "msgs_per_s"):
+                if run.get(key) is not None:
+                    run[key] /= factor
     return result
 
 
-def failed(comparison: Any) -> bool:
-    return bool(getattr(comparison, "failed", comparison.regressions))
+def stripped(loaded: Loaded) -> Loaded:
+    """The file as the gate saw it before the probe: no ``wake_probe``."""
+    return loaded[0], {k: v for k, v in loaded[1].items() if k != "wake_probe"}
 
 
 def confirmed(base: Loaded, new: Loaded, again: Loaded) -> bool:
     settings = compare.Settings()
     first = compare.compare(base, new, settings)
-    if not failed(first):
+    if not first.failed:
         return False
-    if hasattr(compare, "Session"):  # issue 9: NEW2 must also agree with NEW
-        checks = [(compare.compare(base, again, settings), compare.compare(new, again, settings))]
-        return failed(compare.confirm(first, checks))
-    return failed(compare.confirm(first, [compare.compare(base, again, settings)]))
+    checks = [(compare.compare(base, again, settings), compare.compare(new, again, settings))]
+    return compare_run.confirm(first, checks).failed
 
 
-def gated_cells(document: dict[str, Any]) -> list[int]:
-    return [i for i, cell in enumerate(document["cells"]) if cell["status"] == "ok"]
+def measured(document: dict[str, Any], wait: str | None = None) -> list[int]:
+    return [
+        i
+        for i, cell in enumerate(document["cells"])
+        if cell["status"] == "ok" and (wait is None or (cell.get("params") or {}).get("wait") == wait)
+    ]
+
+
+def single_cells(pairs: list[tuple[Loaded, Loaded]], factor: float, wait: str | None) -> tuple[int, int]:
+    """(caught, trials): one cell at a time slowed by ``factor``, the same cells in both gates."""
+    rng = random.Random(9)
+    caught = trials = 0
+    for a, b in pairs:
+        candidates = measured(b[1], wait)
+        for index in rng.sample(candidates, min(PER_PAIR, len(candidates))):
+            trials += 1
+            key = compare.cell_key(b[1]["cells"][index])
+            comparison = compare.compare(a, (b[0], slowed(b[1], factor, index)))
+            caught += any(c.key == key and c.regressed for c in comparison.cells)
+    return caught, trials
+
+
+def probe_moved(pairs: list[tuple[Loaded, Loaded]]) -> str:
+    from ipcbench import compare_probe
+
+    moved = []
+    for a, b in pairs:
+        moves = compare_probe.probe_moves(a[1], b[1])
+        moved.append(",".join(f"{m.kind} x{m.ratio:.2f}{'*' if m.moved else ''}" for m in moves.values()))
+    return "; ".join(moved) or "no probes"
+
+
+def figures(loaded: list[Loaded]) -> list[tuple[str, str]]:
+    pairs = list(itertools.pairwise(loaded))
+    triples = list(zip(loaded, loaded[1:], loaded[2:], strict=False))
+    rows = [
+        ("A/A pairs failing", f"{sum(compare.compare(a, b).failed for a, b in pairs)} of {len(pairs)}"),
+        ("  with the confirming rerun", f"{sum(confirmed(*t) for t in triples)} of {len(triples)}"),
+    ]
+    for factor in FACTORS:
+        caught = sum(compare.compare(a, (b[0], slowed(b[1], factor))).failed for a, b in pairs)
+        rows.append((f"every cell {factor}x slower: gate fails", f"{caught} of {len(pairs)}"))
+    for factor in FACTORS:
+        for wait in (None, "block"):
+            caught, trials = single_cells(pairs, factor, wait)
+            which = "one blocking cell" if wait else "one cell"
+            rows.append((f"{which} {factor}x slower: caught", f"{caught} of {trials}"))
+    return rows
 
 
 def main() -> None:
@@ -66,26 +115,12 @@ def main() -> None:
     policies = sorted({idle.policy_of(document) for _, document in loaded})
     mixed = " (MIXED: pairs across policies are not A/A pairs)" if len(policies) > 1 else ""
     print(f"{len(loaded)} files, CPU idle {', '.join(policies)}{mixed}")
-    pairs = list(itertools.pairwise(loaded))
-    settings = compare.Settings()
-    alarms = [failed(compare.compare(a, b, settings)) for a, b in pairs]
-    print(f"{len(pairs)} A/A pairs: gate fails {sum(alarms)}")
-    triples = list(zip(loaded, loaded[1:], loaded[2:], strict=False))
-    print(f"with the confirming rerun: {sum(confirmed(a, b, c) for a, b, c in triples)} of {len(triples)}")
-    for factor in (1.5, 2.0):
-        caught = sum(failed(compare.compare(a, (b[0], slowed(b[1], factor)), settings)) for a, b in pairs)
-        print(f"every cell {factor}x slower: caught {caught} of {len(pairs)}")
-    rng = random.Random(9)
-    for factor in (2.0, 3.0):
-        trials = caught = 0
-        for a, b in pairs:
-            for index in rng.sample(gated_cells(b[1]), 4):
-                trials += 1
-                comparison = compare.compare(a, (b[0], slowed(b[1], factor, index)), settings)
-                cell = b[1]["cells"][index]
-                key = (cell["transport"], cell.get("variant"), cell["workload"], cell["size"])
-                caught += any(c.key == key and c.regressed for c in comparison.cells)
-        print(f"one cell {factor}x slower: caught {caught} of {trials}")
+    before, after = figures([stripped(x) for x in loaded]), figures(loaded)
+    moves = probe_moved(list(itertools.pairwise(loaded)))
+    print(f"{len(loaded)} files; probe moves per pair (* = moved): {moves}")
+    print(f"{'':42s} {'without probe':>14s} {'with probe':>12s}")
+    for (name, old), (_, new) in zip(before, after, strict=True):
+        print(f"{name:42s} {old:>14s} {new:>12s}")
 
 
 if __name__ == "__main__":

@@ -265,7 +265,7 @@ Command = tuple[Callable[[argparse.Namespace], int], Callable[[argparse.Argument
 
 
 def _commands() -> dict[str, Command]:
-    from ipcbench import compare, exports, history, report
+    from ipcbench import compare_run, exports, history, report
     from ipcbench.report import verdict_output
 
     return {
@@ -278,7 +278,7 @@ def _commands() -> dict[str, Command]:
             verdict_output.add_arguments,
             "the verdicts on the four claims: table, markdown or json",
         ),
-        "compare": (compare_command, compare.add_arguments, "compare two runs; --fail gates CI"),
+        "compare": (compare_command, compare_run.add_arguments, "compare two runs; --fail gates CI"),
         "history": (history.command, history.add_arguments, "each cell over time across result files"),
         "export": (exports.command, exports.add_arguments, "convert a result file for other trackers"),
         "clean": (clean_command, None, "remove IPC objects that killed runs left behind"),

@@ -28,15 +28,16 @@ scatter falls back to ``FALLBACK_SCATTER`` and nothing is subtracted. A cell tha
 clearly worse fails as "unstable and slower", unless NEW was measured on a busy machine (then it is
 "unstable: rerun", as the gate line says). ``--confirm NEW2`` demands the same regression in a second
 NEW run that agrees with the first; ``--confirm-base BASE2`` demands it against a second BASE run that
-agrees with the first (the only way to catch a BASE measured too fast).
+agrees with the first (the only way to catch a BASE measured too fast; ``compare_run``).
+
+A machine whose wake-ups changed between the files (its wake-up probes moved, ``compare_probe``) moves
+every cell that waits by blocking, though each file's runs agree: such cells are judged against the probe.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass, field, replace
-from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,7 @@ import numpy as np
 
 from ipcbench import idle, stats, store, workloads
 from ipcbench.errors import InputError
-from ipcbench.frames import Loaded, newest
+from ipcbench.frames import Loaded
 from ipcbench.transports import keyed_variant, label
 from ipcbench.units import format_size
 
@@ -74,8 +75,6 @@ def mechanism_text(transport: str, variant: str | None, impl: str) -> str:
     return label(transport, variant) + ("" if impl == "python" else f" [{impl}]")
 
 
-# Enumerate the permutation distribution exactly up to this many arrangements (3+3 runs: 20; 7+7: 3432).
-EXACT_LIMIT = 5000
 MIN_SCATTER_CELLS = 6
 # The session scatter (robust SD of log moves) assumed when it cannot be measured: fewer cells than
 # MIN_SCATTER_CELLS, or files whose settings differ. Quick-profile A/A pairs on the shared 2-core VM moved
@@ -135,6 +134,7 @@ class CellResult:
     verdict: str = "same"
     regressed: bool = False  # counts against the gate
     detail: str = ""  # what the verdict is about: "p50 +20.0%", a skip reason, ...
+    relative: dict[str, Change] = field(default_factory=dict)  # judged against a moved wake-up probe
 
     @property
     def name(self) -> str:
@@ -153,6 +153,7 @@ class Comparison:
     unconfirmed: list[str] = field(default_factory=list)  # regressions a --confirm run did not repeat
     ignored_shifts: list[tuple[str, str]] = field(default_factory=list)  # session shifts not confirmed
     differences: list[str] = field(default_factory=list)  # settings or machine that differ, named
+    probes: dict[str, Any] = field(default_factory=dict)  # wait mode -> compare_probe.ProbeMove
 
     @property
     def regressions(self) -> list[CellResult]:
@@ -194,29 +195,6 @@ class Session:
 # ---- statistics ---------------------------------------------------------------------------------------
 
 
-def mwu_greater(x: list[float], y: list[float]) -> float:
-    """One-sided Mann-Whitney U p-value for "x tends to be larger than y".
-
-    Few runs: the exact permutation distribution of the rank sum (midranks for ties), so 3 against 3 runs
-    can never go below 1/20 = 0.05, and identical values give 1.0. More runs: scipy's normal approximation.
-    """
-    from scipy import stats as scipy_stats  # imported here: every command would pay its ~0.6 s start-up
-
-    if len(x) == 0 or len(y) == 0:
-        return 1.0
-    if math.comb(len(x) + len(y), len(x)) > EXACT_LIMIT:
-        return float(scipy_stats.mannwhitneyu(x, y, alternative="greater", method="asymptotic").pvalue)
-    ranks = scipy_stats.rankdata(np.concatenate([x, y]))
-    observed = ranks[: len(x)].sum()
-    picks = np.array(list(combinations(range(len(ranks)), len(x))))
-    return float(np.mean(ranks[picks].sum(axis=1) >= observed - 1e-9))
-
-
-def smallest_p(n_base: int, n_new: int) -> float:
-    """The smallest one-sided p-value any result can reach with these numbers of runs."""
-    return 1.0 / math.comb(n_base + n_new, n_new) if n_base and n_new else 1.0
-
-
 def _runs(cell: dict[str, Any], metric: Metric) -> list[float]:
     runs = cell.get("runs") or []
     return [float(run[metric.run_key]) for run in runs if run.get(metric.run_key) is not None]
@@ -245,7 +223,7 @@ def measure_change(
     ratio, ci = (interval.point, interval.bounds) if interval else stats.ratio_ci(new, base)
     slowdown = 1 / ratio if metric.bigger_is_better else ratio
     high, low = (base, new) if metric.bigger_is_better else (new, base)
-    p_slower, p_faster = mwu_greater(high, low), mwu_greater(low, high)
+    p_slower, p_faster = stats.mwu_greater(high, low), stats.mwu_greater(low, high)
     tolerance = settings.alpha * 1e-9  # p == alpha is significant; float rounding must not decide it
     # The whole interval must clear the threshold (run noise), and the point must stand out of the session
     # (its shift and scatter, measured on points): each noise is counted once.
@@ -254,7 +232,7 @@ def measure_change(
     shift, floor = 1.0, 1.0
     if session is not None and settings.noise_z > 0:
         shift, floor = (session.shift if session.comparable else 1.0), session.floor
-    if smallest_p(len(base), len(new)) > settings.alpha + tolerance:
+    if stats.smallest_p(len(base), len(new)) > settings.alpha + tolerance:
         verdict = "too few runs"
     elif p_slower <= settings.alpha + tolerance and slow_low > bar:
         verdict = "slower" if slowdown / shift > floor else "within noise"
@@ -354,13 +332,30 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
         if base_cells[key]["status"] == "ok" and new_cells[key]["status"] == "ok"
     }
     differences = setting_differences(base_doc, new_doc)
-    found = sessions(pairs, settings, comparable=not differences)
+    from ipcbench import compare_probe  # imported here: it builds on this module's cells and verdicts
+
+    probes = compare_probe.probe_moves(base_doc, new_doc)
+    found = sessions(compare_probe.unaffected(pairs, probes), settings, comparable=not differences)
     results = [
         _cell_result(key, base_cells.get(key), new_cells.get(key), settings, found)
         for key in _ordered(base_cells, new_cells)
     ]
+    results = compare_probe.apply(
+        results,
+        probes,
+        lambda cell, again: _cell_result(cell.key, cell.base, again, settings, found),
+        settings,
+    )
     return Comparison(
-        base_path, new_path, base_doc, new_doc, settings, results, found, differences=differences
+        base_path,
+        new_path,
+        base_doc,
+        new_doc,
+        settings,
+        results,
+        found,
+        differences=differences,
+        probes=probes,
     )
 
 
@@ -485,148 +480,3 @@ def _size(change: Change) -> float:
 def describe(change: Change) -> str:
     """``p50 +20.0%`` or ``throughput -16.7%``: the metric's own change, NEW against BASE."""
     return f"{change.metric} {change.ratio - 1:+.1%}"
-
-
-def confirm(
-    comparison: Comparison,
-    confirmations: list[tuple[Comparison, Comparison]],
-    base_confirmations: list[tuple[Comparison, Comparison]] | None = None,
-) -> Comparison:
-    """Keep only what every confirmation repeats, and list the rest as unconfirmed.
-
-    ``confirmations``: (BASE against NEW2, NEW against NEW2) for each second NEW run: the regression must
-    be found against BASE again *and* NEW2 must agree with NEW. ``base_confirmations``: (BASE2 against NEW,
-    BASE against BASE2) for each second BASE run: the regression must be found against BASE2 too, and
-    BASE2 must agree with BASE, or the first BASE was not reproduced (measured too fast, say).
-    """
-    checks = [*confirmations, *(base_confirmations or [])]
-    cells: list[CellResult] = []
-    unconfirmed: list[str] = []
-    for cell in comparison.cells:
-        if cell.regressed and not all(_repeated(cell.key, again, agreement) for again, agreement in checks):
-            unconfirmed.append(cell.name)
-            cell = replace(cell, regressed=False, verdict=f"{cell.verdict} (not confirmed)")
-        cells.append(cell)
-    ignored = [
-        key
-        for key in comparison.shifted
-        if not all(key in again.shifted and key not in agreement.shifted for again, agreement in checks)
-    ]
-    unconfirmed += [f"session shift of {workload} {metric}" for workload, metric in ignored]
-    return replace(comparison, cells=cells, unconfirmed=unconfirmed, ignored_shifts=ignored)
-
-
-def _repeated(key: CellKey, again: Comparison, agreement: Comparison) -> bool:
-    """Regressed in ``again``, and no significant change between the two runs of the same side."""
-    regressed = any(other.key == key and other.regressed for other in again.cells)
-    agree = all(
-        other.verdict not in ("slower", "faster", "unstable and slower")
-        for other in agreement.cells
-        if other.key == key
-    )
-    return regressed and agree
-
-
-# ---- command line -------------------------------------------------------------------------------------
-
-
-def parse_fraction(text: str, what: str) -> float:
-    """``"5%"`` or ``"0.05"`` -> 0.05; a bare number of 1 or more is refused as ambiguous."""
-    raw = text.strip()
-    try:
-        value = float(raw[:-1]) / 100 if raw.endswith("%") else float(raw)
-    except ValueError:
-        raise InputError(f"{what} {text!r} is not a number: write 5% or 0.05") from None
-    if not raw.endswith("%") and value >= 1:
-        raise InputError(f"{what} {text!r} is ambiguous: write {raw}% or {value / 100:g}")
-    if not 0 <= value < 1 or math.isnan(value):
-        raise InputError(f"{what} {text!r} must be between 0% and 100%")
-    return value
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("base", type=Path, help="BASE result file, or a folder (its newest file)")
-    parser.add_argument("new", type=Path, help="NEW result file, or a folder (its newest file)")
-    parser.add_argument(
-        "--threshold", default="5%", help="smallest change that counts: 5%% or 0.05 (default 5%%)"
-    )
-    parser.add_argument("--alpha", default="0.05", help="one-sided significance level (default 0.05)")
-    parser.add_argument(
-        "--gate-metrics",
-        default="p50,throughput",
-        help="metrics that can fail the gate: p50, p99, throughput (default p50,throughput)",
-    )
-    parser.add_argument(
-        "--noise-z",
-        type=float,
-        default=Settings.noise_z,
-        help="robust SDs of session noise a change must exceed to fail the gate (default 3; "
-        "0 turns the floor off)",
-    )
-    parser.add_argument(
-        "--confirm",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="NEW2",
-        help="a second NEW run: a regression counts only if it is found again there and NEW2 agrees with NEW",
-    )
-    parser.add_argument(
-        "--confirm-base",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="BASE2",
-        help="a second BASE run: a regression counts only if it is found against it too and BASE2 agrees "
-        "with BASE (catches a BASE measured too fast)",
-    )
-    parser.add_argument(
-        "--shift-threshold",
-        default="25%",
-        help="a session-wide shift fails the gate when its whole interval lies beyond this (default 25%%)",
-    )
-    parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
-    parser.add_argument(
-        "-o", "--output", type=Path, help="write the report to this file (the gate lines still print)"
-    )
-    parser.add_argument("--fail", action="store_true", help="exit 1 if any cell regressed (the CI gate)")
-
-
-def settings_from(args: argparse.Namespace) -> Settings:
-    metrics = tuple(m.strip() for m in args.gate_metrics.split(",") if m.strip())
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown or not metrics:
-        named = ",".join(unknown) or "(none)"
-        raise InputError(f"unknown --gate-metrics {named}: choose from {', '.join(METRICS)}")
-    if not math.isfinite(args.noise_z) or args.noise_z < 0:
-        raise InputError("--noise-z must be zero or positive")
-    alpha = parse_fraction(args.alpha, "--alpha")
-    if alpha <= 0:
-        raise InputError("--alpha must be above 0")
-    threshold, shift = (
-        parse_fraction(args.threshold, "--threshold"),
-        parse_fraction(args.shift_threshold, "--shift-threshold"),
-    )
-    return Settings(threshold, alpha, metrics, args.noise_z, shift)
-
-
-def run(
-    base: Path,
-    new: Path,
-    settings: Settings,
-    confirm_with: list[Path] | None = None,
-    confirm_base: list[Path] | None = None,
-) -> Comparison:
-    """Load, compare and confirm: everything ``ipcbench compare`` does before it prints."""
-    base_loaded, new_loaded = newest(base), newest(new)
-    # Read the confirming runs now, not only when a regression needs them: a typo must fail today.
-    news = [newest(path) for path in confirm_with or []]
-    bases = [newest(path) for path in confirm_base or []]
-    comparison = compare(base_loaded, new_loaded, settings)
-    if (news or bases) and comparison.failed:
-        comparison = confirm(
-            comparison,
-            [(compare(base_loaded, n, settings), compare(new_loaded, n, settings)) for n in news],
-            [(compare(b, new_loaded, settings), compare(base_loaded, b, settings)) for b in bases],
-        )
-    return comparison

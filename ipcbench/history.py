@@ -376,7 +376,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from ipcbench.compare import parse_fraction
+    from ipcbench.compare_run import parse_fraction
     from ipcbench.errors import InputError
 
     for name in ("last", "min_files", "recent"):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ipcbench import compare, compare_output
+from ipcbench import compare, compare_output, compare_run, stats
 from ipcbench.cli import main
 from tests.compare_docs import MECHANISMS, document, grid, not_measured, pingpong, scaled, stream, write
 from tests.conftest import run_cli
@@ -53,7 +53,7 @@ def test_identical_files_pass(tmp_path, capsys) -> None:
     status, out, _ = run(capsys, *files(tmp_path, doc, doc), "--fail")
     assert status == 0
     assert "gate: pass" in out
-    comparison = compare.run(tmp_path / "base.json", tmp_path / "new.json", compare.Settings())
+    comparison = compare_run.run(tmp_path / "base.json", tmp_path / "new.json", compare.Settings())
     assert {cell.verdict for cell in comparison.cells} == {"no significant change"}
     assert all(change.p_slower > 0.5 for cell in comparison.cells for change in cell.changes.values())
 
@@ -272,19 +272,19 @@ def test_a_folder_stands_for_its_newest_file(tmp_path, capsys) -> None:
 
 
 def test_mann_whitney_exact_and_honest_about_ties() -> None:
-    assert compare.mwu_greater([2, 3, 4], [1, 1.5, 1.8]) == pytest.approx(0.05)
-    assert compare.mwu_greater([1, 1.5, 1.8], [2, 3, 4]) == pytest.approx(1.0)
-    assert compare.mwu_greater([5, 5, 5], [5, 5, 5]) == 1.0
+    assert stats.mwu_greater([2, 3, 4], [1, 1.5, 1.8]) == pytest.approx(0.05)
+    assert stats.mwu_greater([1, 1.5, 1.8], [2, 3, 4]) == pytest.approx(1.0)
+    assert stats.mwu_greater([5, 5, 5], [5, 5, 5]) == 1.0
     # All equal within each side: the exact distribution still says 1/20, never the asymptotic 0.023.
-    assert compare.mwu_greater([12, 12, 12], [10, 10, 10]) == pytest.approx(0.05)
-    assert compare.smallest_p(3, 3) == pytest.approx(0.05)
-    assert compare.smallest_p(5, 5) == pytest.approx(1 / 252)
-    assert compare.mwu_greater(list(range(20, 30)), list(range(10))) < 1e-3  # large samples: asymptotic
+    assert stats.mwu_greater([12, 12, 12], [10, 10, 10]) == pytest.approx(0.05)
+    assert stats.smallest_p(3, 3) == pytest.approx(0.05)
+    assert stats.smallest_p(5, 5) == pytest.approx(1 / 252)
+    assert stats.mwu_greater(list(range(20, 30)), list(range(10))) < 1e-3  # large samples: asymptotic
 
 
 @pytest.mark.parametrize(("text", "value"), [("5%", 0.05), ("0.05", 0.05), ("12.5%", 0.125), ("0", 0.0)])
 def test_threshold_accepts_percent_or_fraction(text: str, value: float) -> None:
-    assert math.isclose(compare.parse_fraction(text, "--threshold"), value)
+    assert math.isclose(compare_run.parse_fraction(text, "--threshold"), value)
 
 
 @pytest.mark.parametrize(
@@ -357,7 +357,7 @@ def test_table_and_output_file(tmp_path, capsys) -> None:
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert summary.startswith("## ipcbench compare: FAIL, 1 regression(s)")
     assert "pipe pingpong 64" in compare_output.render(
-        compare.run(Path(base_file), Path(new_file), compare.Settings()), "table"
+        compare_run.run(Path(base_file), Path(new_file), compare.Settings()), "table"
     )
 
 
