@@ -335,7 +335,10 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
     from ipcbench import compare_probe  # imported here: it builds on this module's cells and verdicts
 
     probes = compare_probe.probe_moves(base_doc, new_doc)
-    found = sessions(compare_probe.unaffected(pairs, probes), settings, comparable=not differences)
+    found = sessions(pairs, settings, comparable=not differences)
+    # A session is measured on the cells no moved probe speaks for, where there are enough of them.
+    alone = sessions(compare_probe.unaffected(pairs, probes), settings, comparable=not differences)
+    found.update({key: one for key, one in alone.items() if one.cells >= MIN_SCATTER_CELLS})
     results = [
         _cell_result(key, base_cells.get(key), new_cells.get(key), settings, found)
         for key in _ordered(base_cells, new_cells)

@@ -178,7 +178,10 @@ def notes(comparison: Comparison) -> list[str]:
         )
         found.append(f"{move.text()}, NEW/BASE of the probes' p50s: {state}")
     if any(move.moved for move in comparison.probes.values()):
-        found.append("the session shift and noise floor are measured on the cells no moved probe speaks for")
+        found.append(
+            "the session shift and noise floor are measured on the cells no moved probe speaks for, where "
+            "there are enough of them"
+        )
     undecided = [cell.name for cell in comparison.cells if cell.verdict == UNDECIDED]
     if undecided:
         found.append(

@@ -15,7 +15,7 @@ from ipcbench import compare, compare_output, compare_probe, store, wakeprobe
 from ipcbench.errors import ResultFileError
 from ipcbench.plan import build_options
 from ipcbench.runner import Runner
-from tests.compare_docs import document, grid, scaled
+from tests.compare_docs import SPREAD, document, grid, pingpong, scaled
 from tests.seams import MOCK_REGISTRY
 
 # ---- the probe itself ----------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def with_probes(doc: dict[str, Any], pipe: list[float], spin: list[float] = SPIN
     ]
     doc["wake_probe"] = {"method": wakeprobe.METHOD, "probes": probes}
     for cell in doc["cells"]:  # the grid marks every cell "block"; spinning variants spin
-        if cell.get("variant") == "spin":
+        if (cell.get("variant") or "").startswith("spin"):
             cell["params"] = {**cell["params"], "wait": "spin"}
     store.validate(doc)
     return doc
@@ -134,22 +134,25 @@ def test_blocking_cells_that_moved_with_the_probe_are_undecided_and_listed() -> 
     assert compare_probe.UNDECIDED in compare_output.render(comparison, "markdown")
 
 
-def test_a_machine_change_that_moved_every_blocking_cell_is_not_the_session() -> None:
-    base = with_probes(document(grid()), FAST)
+def test_the_session_is_measured_on_the_cells_no_moved_probe_speaks_for() -> None:
+    cells = grid() + [
+        pingpong(f"posix-shm/spin{n}", 64, [700.0 * s for s in SPREAD]) for n in range(6)
+    ]  # enough spinning cells to measure a session on
+    base = with_probes(document(cells), FAST)
     blocking = {
         (cell["transport"], cell["variant"], cell["workload"], cell["size"]): 2.5
         for cell in base["cells"]
         if cell["params"]["wait"] == "block"
     }
-    raw = compared(document(grid()), slowed(document(grid()), blocking))
-    assert raw.noise[("pingpong", "p50")].shift == pytest.approx(2.5)  # without probes: the machine's move
+    raw = compared(base, slowed({**base, "wake_probe": None}, blocking) | {"wake_probe": None})
+    assert raw.noise[("pingpong", "p50")].shift == pytest.approx(2.5)  # the machine's move, as the shift
     comparison = compared(base, slowed(with_probes(base, SLOW), blocking))
-    assert not comparison.failed and not comparison.shifted
-    assert verdicts(comparison)["posix-shm/spin pingpong 64"] == ("no significant change", False)
-    assert comparison.noise[("pingpong", "p50")].shift == 1.0  # measured on the spinning cells alone
-    assert {cell.verdict for cell in comparison.cells if cell.base["params"]["wait"] == "block"} == {
-        compare_probe.UNDECIDED
-    }
+    assert comparison.noise[("pingpong", "p50")].shift == pytest.approx(1.0)  # the spinning cells'
+    assert not comparison.failed
+    moved = [c for c in comparison.cells if c.base["params"]["wait"] == "block" and c.key[2] == "pingpong"]
+    assert {c.verdict for c in moved} == {compare_probe.UNDECIDED}
+    # Stream has too few spinning cells for a session of its own: its session is every cell's, as before.
+    assert comparison.noise[("stream", "throughput")].shift == pytest.approx(2.5)
 
 
 def test_a_blocking_cell_that_moved_while_the_probe_stood_still_regresses() -> None:
