@@ -336,9 +336,12 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
 
     probes = compare_probe.probe_moves(base_doc, new_doc)
     found = sessions(pairs, settings, comparable=not differences)
-    # A session is measured on the cells no moved probe speaks for, where there are enough of them.
+    # Beside a moved probe the shift is that of the cells no moved probe speaks for (where there are enough
+    # of them), the scatter never below every cell's: those cells' own modes (spinning) stay in the floor.
     alone = sessions(compare_probe.unaffected(pairs, probes), settings, comparable=not differences)
-    found.update({key: one for key, one in alone.items() if one.cells >= MIN_SCATTER_CELLS})
+    found.update(
+        {key: _beside(one, found[key]) for key, one in alone.items() if one.cells >= MIN_SCATTER_CELLS}
+    )
     results = [
         _cell_result(key, base_cells.get(key), new_cells.get(key), settings, found)
         for key in _ordered(base_cells, new_cells)
@@ -359,6 +362,12 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
         found,
         differences=differences,
         probes=probes,
+    )
+
+
+def _beside(alone: Session, every: Session) -> Session:
+    return (
+        alone if alone.scatter >= every.scatter else replace(alone, scatter=every.scatter, floor=every.floor)
     )
 
 

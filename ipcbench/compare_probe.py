@@ -108,8 +108,8 @@ def move_for(
 def unaffected(
     pairs: dict[Any, tuple[dict[str, Any], dict[str, Any]]], moves: dict[str, ProbeMove]
 ) -> dict[Any, Any]:
-    """The cells no moved probe speaks for: the session (its shift and scatter) is measured on them, so a
-    change of the machine's wake-ups is neither a session-wide shift nor scatter that hides other cells."""
+    """The cells no moved probe speaks for: the session shift is measured on them, so a change of the
+    machine's wake-ups is not a session-wide shift (``compare.compare`` keeps the larger scatter)."""
     return {key: pair for key, pair in pairs.items() if move_for(*pair, moves) is None}
 
 
@@ -179,8 +179,8 @@ def notes(comparison: Comparison) -> list[str]:
         found.append(f"{move.text()}, NEW/BASE of the probes' p50s: {state}")
     if any(move.moved for move in comparison.probes.values()):
         found.append(
-            "the session shift and noise floor are measured on the cells no moved probe speaks for, where "
-            "there are enough of them"
+            "the session shift is measured on the cells no moved probe speaks for, where there are enough "
+            "of them; the noise floor is never below that of every cell"
         )
     undecided = [cell.name for cell in comparison.cells if cell.verdict == UNDECIDED]
     if undecided:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ipcbench.compare import METRICS, CellKey, CellResult, Comparison, Settings, compare
+from ipcbench.compare_probe import UNDECIDED
 from ipcbench.errors import InputError
 from ipcbench.frames import newest
 
@@ -45,10 +46,11 @@ def confirm(
 
 
 def _repeated(key: CellKey, again: Comparison, agreement: Comparison) -> bool:
-    """Regressed in ``again``, and no significant change between the two runs of the same side."""
+    """Regressed in ``again``, and no significant change between the two runs of the same side (nor a
+    move that the machine's changed wake-ups leave undecided: then the two runs do not agree either)."""
     regressed = any(other.key == key and other.regressed for other in again.cells)
     agree = all(
-        other.verdict not in ("slower", "faster", "unstable and slower")
+        other.verdict not in ("slower", "faster", "unstable and slower", UNDECIDED)
         for other in agreement.cells
         if other.key == key
     )
