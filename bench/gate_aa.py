@@ -122,7 +122,7 @@ def main() -> None:
     print(f"{len(loaded)} files, CPU idle {', '.join(policies)}{mixed}")
     before, after = figures([stripped(x) for x in loaded]), figures(loaded)
     moves = probe_moved(list(itertools.pairwise(loaded)))
-    print(f"{len(loaded)} files; probe moves per pair (* = moved): {moves}")
+    print(f"probe moves per pair (* = moved): {moves}")
     print(f"{'':42s} {'without probe':>14s} {'with probe':>12s}")
     for (name, old), (_, new) in zip(before, after, strict=True):
         print(f"{name:42s} {old:>14s} {new:>12s}")

@@ -172,7 +172,7 @@ def notes(comparison: Comparison) -> list[str]:
     found = []
     for move in comparison.probes.values():
         state = (
-            f"moved: cells that wait by {move.wait} are judged against it"
+            f"moved: cells that {move.wait} are judged against it"
             if move.moved
             else f"did not move beyond {PROBE_THRESHOLD:.0%}: cells are judged on their raw ratios"
         )
