@@ -106,11 +106,12 @@ def load(path: Path | str | Iterable[Path | str]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from ipcbench.cache import frame_columns, summaries
+    from ipcbench.cache import bulk, frame_columns, summaries
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
-    columns = frame_columns(summaries(paths, tables=True))
-    frame = pd.DataFrame({name: columns.get(name, []) for name in COLUMNS}, columns=list(COLUMNS))
+    with bulk():
+        columns = frame_columns(summaries(paths, tables=True))
+        frame = pd.DataFrame({name: columns.get(name, []) for name in COLUMNS}, columns=list(COLUMNS))
     frame["created"] = pd.to_datetime(frame["created"], utc=True)
     figures = list(FIGURE_COLUMNS)
     frame[figures] = frame[figures].astype(float)  # the cache keeps a missing figure as null: NaN again

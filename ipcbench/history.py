@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ipcbench import workloads
-from ipcbench.cache import HEAD_COLUMNS, Summary, summaries
+from ipcbench.cache import HEAD_COLUMNS, Summary, bulk, summaries
 from ipcbench.changes import Change, Settings, detect_many
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
 from ipcbench.store import encode_json
@@ -34,6 +34,7 @@ from ipcbench.units import format_ns, format_rate, format_size
 
 SPARKS = "▁▂▃▄▅▆▇█"
 CellKey = tuple[str, str | None, str, int]  # transport, variant, workload, size
+_Where = tuple[str, str, CellKey, str]  # a line: machine, impl, cell, CPU idle policy
 # The headline of a latency workload and of the others, as summary columns: the figure, its interval.
 LATENCY_COLUMNS = ("p50_ns", "p50_ci_low_ns", "p50_ci_high_ns")
 RATE_COLUMNS = ("bytes_per_s", "bytes_per_s_ci_low", "bytes_per_s_ci_high")
@@ -48,7 +49,7 @@ def metric_name(workload: str) -> str:
     return "p50" if is_latency(workload) else "throughput"
 
 
-@dataclass
+@dataclass(slots=True)
 class Point:
     """One cell in one file."""
 
@@ -99,6 +100,7 @@ class Line:
 
 
 _AT = {name: index for index, name in enumerate(HEAD_COLUMNS)}  # a head column's place in a head row
+_STATUS, _UNSTABLE = _AT["status"], _AT["unstable"]
 
 
 def headline(head: list[Any] | dict[str, Any]) -> tuple[float, tuple[float, float] | None] | None:
@@ -109,13 +111,17 @@ def headline(head: list[Any] | dict[str, Any]) -> tuple[float, tuple[float, floa
         head = [head.get(name) for name in HEAD_COLUMNS]
     figure, low, high = _LATENCY_AT if is_latency(head[_AT["workload"]]) else _RATE_AT
     value = head[figure]
-    if head[_AT["status"]] != "ok" or not isinstance(value, int | float) or not value > 0:
+    if head[_STATUS] != "ok" or not isinstance(value, int | float) or not value > 0:
         return None
+    return float(value), _interval(head[low], head[high])
+
+
+def _interval(low: Any, high: Any) -> tuple[float, float] | None:
     try:
-        bounds = (float(head[low]), float(head[high]))
+        bounds = (float(low), float(high))
     except (TypeError, ValueError):
-        return float(value), None
-    return float(value), bounds if math.isfinite(bounds[0] + bounds[1]) else None
+        return None
+    return bounds if math.isfinite(bounds[0] + bounds[1]) else None
 
 
 _LATENCY_AT = tuple(_AT[name] for name in LATENCY_COLUMNS)
@@ -126,25 +132,33 @@ def format_value(workload: str, value: float) -> str:
     return format_ns(value) if is_latency(workload) else format_rate(value)
 
 
+@bulk()
 def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
     """One line per (machine, impl, cell), oldest point first, with its change points."""
     settings = settings or Settings()
-    lines: dict[tuple[str, str, CellKey, str], Line] = {}
+    lines: dict[_Where, Line] = {}
+    # Per run and identity columns of a head row: its line's key and where its headline is. A thousand
+    # files repeat the same few hundred cells: worked out once per cell, not per row.
+    seen: dict[tuple[Any, ...], tuple[_Where, tuple[int, ...]]] = {}
     for summary in found:
-        label_text = summary.run.get("label")
+        path, created, machine, label_text = (
+            summary.path,
+            summary.created,
+            summary.machine,
+            summary.run.get("label"),
+        )
         cpu_idle = summary.run.get("cpu_idle") or "os"
         for head in summary.heads:
-            figure = headline(head)
-            if figure is None:
-                continue
-            transport, variant, tune, impl, workload, size = head[:6]
-            # A tuned cell is its own series, its setting in the variant as everywhere (``keyed_variant``).
-            key: CellKey = (transport, f"{variant or ''}[{tune}]" if tune else variant, workload, size)
-            where = (summary.machine, impl or "python", key, cpu_idle)
-            line = lines.get(where) or lines.setdefault(where, Line(*where))
-            line.points.append(
-                Point(summary.path, summary.created, label_text, *figure, head[_AT["unstable"]])
+            identity = (machine, cpu_idle, *head[:6])
+            where, (figure, low, high) = seen.get(identity) or seen.setdefault(
+                identity, _series(machine, cpu_idle, head)
             )
+            value = head[figure]
+            if head[_STATUS] != "ok" or not isinstance(value, int | float) or not value > 0:
+                continue
+            line = lines.get(where) or lines.setdefault(where, Line(*where))
+            interval = _interval(head[low], head[high])
+            line.points.append(Point(path, created, label_text, float(value), interval, head[_UNSTABLE]))
     found_changes = detect_many(
         [([p.value for p in line.points], [not p.unstable for p in line.points]) for line in lines.values()],
         settings,
@@ -165,6 +179,14 @@ def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
             line.cpu_idle,
         ),
     )
+
+
+def _series(machine: str, cpu_idle: str, head: list[Any]) -> tuple[_Where, tuple[int, ...]]:
+    """The line of a head row, (machine, impl, cell key, idle policy), and the places of its headline."""
+    transport, variant, tune, impl, workload, size = head[:6]
+    # A tuned cell is its own series, its setting in the variant as everywhere (``keyed_variant``).
+    key: CellKey = (transport, f"{variant or ''}[{tune}]" if tune else variant, workload, size)
+    return (machine, impl or "python", key, cpu_idle), _LATENCY_AT if is_latency(workload) else _RATE_AT
 
 
 def change_text(line: Line, change: Change) -> str:
@@ -353,6 +375,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@bulk()
 def command(args: argparse.Namespace) -> int:
     import sys
 
