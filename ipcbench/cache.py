@@ -304,6 +304,7 @@ class _CacheContext:
             self.cache.connection.close()
 
 
+@bulk()
 def _build(file: Path) -> tuple[str, str]:
     """A file's digest and its encoded summary (``"null"``: not a result file)."""
     data = _read(file)

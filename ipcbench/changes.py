@@ -43,7 +43,7 @@ import itertools
 import math
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -106,20 +106,62 @@ def detect(values: Sequence[float], usable: Sequence[bool], settings: Settings) 
     return changes
 
 
-def detect_many(series: list[tuple[list[float], list[bool]]], settings: Settings) -> list[list[Change]]:
+def detect_many(
+    series: list[tuple[list[float], list[bool]]], settings: Settings, workers: Workers | None = None
+) -> list[list[Change]]:
     """``detect`` over many series (values, usable), on every core when there are enough points to pay
-    for the processes: a thousand files of a default run are ~300 series of a thousand points."""
-    cores = len(os.sched_getaffinity(0))
-    if sum(len(values) for values, _ in series) < PARALLEL_FROM or cores < 2 or len(series) < 2:
+    for the processes (a thousand files of a default run are ~300 series of a thousand points), or on
+    ``workers`` started earlier."""
+    if workers is not None and workers.pool is not None:
+        return _map(workers.pool, series, settings)
+    if sum(len(values) for values, _ in series) < PARALLEL_FROM or _cores() < 2 or len(series) < 2:
         return [detect(values, usable, settings) for values, usable in series]
     import ruptures  # noqa: F401  (imported once here, not in every worker)
 
+    with _pool() as pool:
+        return _map(pool, series, settings)
+
+
+class Workers:
+    """``detect_many``'s worker processes started before the series exist (``start``, and two cores or
+    more): each imports ruptures (over a second, most of it scipy) while the caller still reads files."""
+
+    def __init__(self, start: bool) -> None:
+        self.pool = _pool(initializer=_import_ruptures) if start and _cores() >= 2 else None
+        if self.pool is not None:
+            self.pool.submit(int)  # forked workers all start with the first task
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _workers() -> int:
+    return min(_cores(), 4)
+
+
+def _pool(initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("fork")  # the workers need nothing but what is loaded here
-    workers = min(cores, 4)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        chunk = max(1, len(series) // (4 * workers))
-        found = pool.map(detect, *zip(*series, strict=True), itertools.repeat(settings), chunksize=chunk)
-        return list(found)
+    return ProcessPoolExecutor(max_workers=_workers(), mp_context=context, initializer=initializer)
+
+
+def _import_ruptures() -> None:
+    import ruptures  # noqa: F401
+
+
+def _map(
+    pool: ProcessPoolExecutor, series: list[tuple[list[float], list[bool]]], settings: Settings
+) -> list[list[Change]]:
+    chunk = max(1, len(series) // (4 * _workers()))
+    found = pool.map(detect, *zip(*series, strict=True), itertools.repeat(settings), chunksize=chunk)
+    return list(found)
 
 
 def shift_interval(

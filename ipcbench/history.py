@@ -26,13 +26,14 @@ from rich.table import Table
 
 from ipcbench import workloads
 from ipcbench.cache import HEAD_COLUMNS, Summary, bulk, summaries
-from ipcbench.changes import Change, Settings, detect_many
+from ipcbench.changes import Change, Settings, Workers, detect_many
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
-from ipcbench.store import encode_json
+from ipcbench.store import encode_json, find_results
 from ipcbench.transports import label
 from ipcbench.units import format_ns, format_rate, format_size
 
 SPARKS = "▁▂▃▄▅▆▇█"
+EARLY_WORKERS_FROM = 64  # result files from which detection's workers start before the files are read
 CellKey = tuple[str, str | None, str, int]  # transport, variant, workload, size
 _Where = tuple[str, str, CellKey, str]  # a line: machine, impl, cell, CPU idle policy
 # The headline of a latency workload and of the others, as summary columns: the figure, its interval.
@@ -133,8 +134,11 @@ def format_value(workload: str, value: float) -> str:
 
 
 @bulk()
-def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
-    """One line per (machine, impl, cell), oldest point first, with its change points."""
+def build(
+    found: list[Summary], settings: Settings | None = None, workers: Workers | None = None
+) -> list[Line]:
+    """One line per (machine, impl, cell), oldest point first, with its change points (found on
+    ``workers`` when given)."""
     settings = settings or Settings()
     lines: dict[_Where, Line] = {}
     # Per run and identity columns of a head row: its line's key and where its headline is. A thousand
@@ -162,6 +166,7 @@ def build(found: list[Summary], settings: Settings | None = None) -> list[Line]:
     found_changes = detect_many(
         [([p.value for p in line.points], [not p.unstable for p in line.points]) for line in lines.values()],
         settings,
+        workers,
     )
     for line, changes in zip(lines.values(), found_changes, strict=True):
         line.changes = changes
@@ -381,7 +386,11 @@ def command(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    lines = [line for line in build(_load(args), _settings(args)) if line.changes or not args.steps_only]
+    settings = _settings(args)
+    # A long history: detection's workers start now and import what they need while the files are read.
+    with Workers(start=len(find_results(args.paths)) >= EARLY_WORKERS_FROM) as workers:
+        found = build(_load(args), settings, workers)
+    lines = [line for line in found if line.changes or not args.steps_only]
     if args.format == "json":
         print(encode_json(as_json(lines), indent=True))  # a year of nightly files: orjson, not json
     elif args.format == "markdown":

@@ -55,3 +55,16 @@ def test_a_clear_step_is_found_with_its_p_value_and_a_flat_series_has_none() -> 
     assert 1.25 < found[0].ratio < 1.35
     flat = np.exp(rng.normal(0, 0.05, 200))
     assert changes.detect(list(flat), [True] * 200, changes.Settings()) == []
+
+
+def test_workers_started_before_the_files_are_read_find_what_one_process_finds() -> None:
+    rng = np.random.default_rng(7)
+    series = []
+    for step in (1.0, 1.0, 1.2, 1.5):
+        values = np.exp(rng.normal(0, 0.05, 90))
+        values[50:] *= step
+        series.append((list(values), [True] * 90))
+    alone = changes.detect_many(series, changes.Settings())
+    assert [len(found) for found in alone] == [0, 0, 1, 1]
+    with changes.Workers(start=True) as workers:
+        assert changes.detect_many(series, changes.Settings(), workers) == alone
