@@ -11,7 +11,6 @@ that matplotlib wrote (which escapes its own text) is inserted as markup.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -87,15 +86,9 @@ def render(runs: list[Run], found: list[Summary] | None = None) -> str:
     context.update(_single_run(primary))
     context.update(_comparison(runs))
     lines = history.build(found)
-    # Drawing allocates millions of short-lived objects; the loaded files, summaries and series are
-    # millions of long-lived ones that every full collection would walk again (a fifth of a report's
-    # time over a thousand files). Frozen, collections see only what the drawing made.
     jobs = _figure_jobs(primary, runs)
-    gc.freeze()
-    try:
+    with plotting.few_collections():
         drawn = plotting.draw_all({**trends.figure_jobs(lines), **jobs})  # the slowest first
-    finally:
-        gc.unfreeze()
     context.update({name: _svg(drawn[name]) for name in jobs})
     context["trends"] = trends.trends(lines, drawn)
     return _environment().get_template(TEMPLATE).render(context)

@@ -9,6 +9,7 @@ labelled with units, and a legend; a mechanism has the same colour and line styl
 
 from __future__ import annotations
 
+import gc
 import io
 import multiprocessing
 import os
@@ -74,6 +75,22 @@ def to_svg(figure: Figure) -> str:
 
 # The figures a pool's forked workers draw (set just before the pool starts; inherited, never pickled).
 _JOBS: dict[str, Callable[[], str | None]] = {}
+
+
+@contextmanager
+def few_collections() -> Iterator[None]:
+    """Garbage collection tuned for drawing. Drawing makes millions of short-lived objects, figures full
+    of reference cycles among them; the loaded files, summaries and series are millions of long-lived ones
+    that every full collection would walk again (a fifth of a report's time over a thousand files). Frozen,
+    they are left alone, and collections come less often: a tenth of the drawing's time was collections."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def draw_all(jobs: dict[str, Callable[[], str | None]]) -> dict[str, str | None]:

@@ -20,6 +20,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from ipcbench.history import Line, format_value
 from ipcbench.report import style
@@ -130,17 +131,22 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
     height = 2.5 * rows + 1.2
     dates = _date_numbers(lines)
     with new_figure(
-        _name(machine, workload), 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
+        _name(machine, workload),
+        11.0,
+        height,
+        layout=None,
+        nrows=rows,
+        ncols=columns,
+        squeeze=False,
+        sharex=True,  # one time axis: a mechanism measured in fewer files is not stretched
     ) as (figure, grid):
         figure.subplots_adjust(left=0.08, right=0.99, top=1 - 0.8 / height, bottom=0.9 / height, hspace=0.55)
         for index, (axes, mechanism) in enumerate(zip(grid.flat, mechanisms, strict=False)):
             _panel(axes, [line for line in lines if line.mechanism == mechanism], colours, dates)
             log_y(axes, measure if index % columns == 0 else "", unit)
             axes.set_title(plain(mechanism), color=style.colour(mechanism), fontweight="bold")
-            # maxticks alone leaves some spans (3 days, 1,000 days) without an interval: matplotlib warns
-            locator = AutoDateLocator(minticks=2, maxticks=6)  # type: ignore[no-untyped-call]
-            axes.xaxis.set_major_locator(locator)
-            axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+            axes.xaxis.set_tick_params(labelbottom=True)  # dates under every panel, not the last row only
+        _date_ticks(grid.flat[0])
         hide_unused(grid, len(mechanisms))
         handles = [Line2D([], [], color=colours[size], linewidth=2) for size in sizes]
         handles += [_marker("^", "#c62828"), _marker("v", "#2e7d32")]
@@ -151,6 +157,22 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
             f"{title} on {plain(machine)}: one line per message size, band: 95% interval", y=1 - 0.2 / height
         )
         return to_svg(figure)
+
+
+def _date_ticks(axes: Axes) -> None:
+    """Date ticks for the shared time axis, chosen once: matplotlib's date locator is costly, and the
+    panels would each run it twice."""
+    # maxticks alone leaves some spans (3 days, 1,000 days) without an interval: matplotlib warns
+    locator = AutoDateLocator(minticks=2, maxticks=6)  # type: ignore[no-untyped-call]
+    concise = ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(concise)
+    low, high = sorted(axes.get_xlim())
+    ticks = [tick for tick in axes.xaxis.get_majorticklocs() if low <= tick <= high]
+    fixed = FixedFormatter(concise.format_ticks(ticks))  # type: ignore[no-untyped-call]
+    fixed.set_offset_string(concise.get_offset())  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_locator(FixedLocator(ticks))
+    axes.xaxis.set_major_formatter(fixed)
 
 
 def _marker(shape: str, colour: str) -> Line2D:

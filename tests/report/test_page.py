@@ -81,6 +81,23 @@ def test_several_runs_of_one_machine_are_compared_over_time() -> None:
     assert html.count('class="result"') == 4  # one machine: one verdict per claim
 
 
+@pytest.mark.parametrize(
+    "dates",
+    [
+        ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", "2026-01-01T02:00:00Z"),  # two hours
+        ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z", "2026-01-04T00:00:00Z"),  # three days
+        ("2024-01-01T00:00:00Z", "2025-03-01T00:00:00Z", "2026-09-27T00:00:00Z"),  # a thousand days
+    ],
+)
+def test_trends_get_date_ticks_at_any_span(dates: tuple[str, ...]) -> None:
+    """One time axis shared by the panels, its ticks chosen once (matplotlib warns, an error here, where
+    its date locator finds no interval)."""
+    runs = [run_of(small_run(created=created), f"run{i}.json") for i, created in enumerate(dates)]
+    html = render(runs)
+    trend = html[html.index('id="trends"') :]
+    assert svgs(trend) == 2
+
+
 def test_several_machines_get_a_verdict_each_and_a_ratio_table() -> None:
     fast = small_run(machine="fast", created="2026-01-01T00:00:00Z")
     slow = document(
