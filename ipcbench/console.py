@@ -195,7 +195,7 @@ def sweep_table(document: dict[str, Any]) -> Table | None:
 
 
 def header_lines(document: dict[str, Any]) -> list[str]:
-    from ipcbench import idle
+    from ipcbench import idle, wakeprobe
     from ipcbench.store import incomplete_reason
 
     machine = document["machine"]
@@ -210,9 +210,7 @@ def header_lines(document: dict[str, Any]) -> list[str]:
         + _native_note(config.get("native_tier") or {}),
         f"CPU idle: {idle.text(document)}",
     ]
-    shared = _shared_cpu_note(config)
-    if shared:
-        lines.append(shared)
+    lines += [line for line in (wakeprobe.text(document), _shared_cpu_note(config)) if line]
     incomplete = incomplete_reason(document)  # a killed run's file is valid, but must not pass for whole
     return [*lines, incomplete] if incomplete else lines
 

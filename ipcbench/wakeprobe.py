@@ -174,3 +174,20 @@ def p50s(document: dict[str, Any], kind: str) -> list[float]:
         for probe in section.get("probes", [])
         if isinstance(probe.get(kind), dict) and probe[kind].get("p50_ns")
     ]
+
+
+def text(document: dict[str, Any]) -> str | None:
+    """``wake-up probe p50 (pipe / spin): start 63.7 / 0.81 us, middle ...``, for ``show``; None without."""
+    probes = (document.get("wake_probe") or {}).get("probes") or []
+    if not probes:
+        return None
+    parts = [
+        f"{probe.get('at')} {probe['pipe']['p50_ns'] / 1e3:.1f} / {probe['spin']['p50_ns'] / 1e3:.2f} us"
+        if probe.get("pipe")
+        and probe.get("spin")
+        and probe["pipe"].get("p50_ns")
+        and probe["spin"].get("p50_ns")
+        else f"{probe.get('at')} failed ({probe.get('error')})"
+        for probe in probes
+    ]
+    return f"wake-up probe p50 (pipe / spin): {', '.join(parts)}"

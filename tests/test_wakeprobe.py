@@ -47,6 +47,8 @@ def test_a_run_probes_before_amid_and_after_its_cells_and_the_file_loads(tmp_pat
     assert [probe["after_cells"] for probe in section["probes"]] == [0, 1, 2]
     assert all(probe["pipe"]["p50_ns"] > 0 and probe["spin"]["p50_ns"] > 0 for probe in section["probes"])
     assert wakeprobe.p50s(document, "pipe") == [p["pipe"]["p50_ns"] for p in section["probes"]]
+    assert wakeprobe.text(document).startswith("wake-up probe p50 (pipe / spin): start ")
+    assert wakeprobe.text({"cells": []}) is None
 
 
 def test_a_damaged_probe_is_refused_and_a_file_without_one_loads() -> None:
