@@ -39,7 +39,7 @@ def list_command(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
-    from ipcbench import native
+    from ipcbench import idle, native
     from ipcbench.console import console
     from ipcbench.machine import SYSCTL_OF, read_limits
     from ipcbench.transports import label
@@ -76,6 +76,9 @@ def list_command(args: argparse.Namespace) -> int:
         "native tier (C loops, ipcbench._native): "
         + ("available" if native_reason is None else f"UNAVAILABLE: {native_reason}"),
         markup=False,
+    )
+    console.print(
+        f"CPU idle here: {idle.machine_text(idle.describe())}; {idle.poll_availability()}", markup=False
     )
     limit_table = Table(title="kernel limits in force")
     limit_table.add_column("limit")

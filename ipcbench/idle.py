@@ -159,6 +159,15 @@ def _open(device: Path) -> int:
     return descriptor
 
 
+def poll_availability() -> str:
+    """Whether ``--cpu-idle poll`` could hold its request here (said by ``ipcbench list``)."""
+    if not DEVICE.exists():
+        return f"--cpu-idle poll unavailable ({DEVICE} does not exist here)"
+    if not os.access(DEVICE, os.W_OK):
+        return f"--cpu-idle poll unavailable (needs write access to {DEVICE}: root, or a grant)"
+    return "--cpu-idle poll available"
+
+
 def policy_of(document: dict[str, Any]) -> str:
     """A result file's policy; files from before the option ran with the machine as it was."""
     return str(document["config"].get("cpu_idle") or DEFAULT)

@@ -252,3 +252,10 @@ def test_history_keeps_each_idle_policy_in_a_series_of_its_own(tmp_path: Path) -
         ("pipe [cpu-idle poll]", 3),
     ]
     assert {row["cpu_idle"] for row in history.as_json(lines)} == {"os", "poll"}
+
+
+def test_list_says_what_the_idle_cpus_do_here(monkeypatch, capsys, tmp_path: Path) -> None:
+    assert main(["list"], registry=MOCK_REGISTRY) == 0
+    assert "CPU idle here: cpuidle " in capsys.readouterr().out
+    monkeypatch.setattr(idle, "DEVICE", tmp_path / "absent")
+    assert "does not exist here" in idle.poll_availability()
