@@ -9,6 +9,7 @@ import copy
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,19 +64,9 @@ def test_os_changes_nothing_and_an_unknown_policy_is_refused() -> None:
         pass
 
 
-@pytest.fixture(scope="module")
-def poll_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, list[int | None]]:
-    """A mock run with ``--cpu-idle poll``, reading the aggregate limit as each cell starts."""
-    if idle.latency_limit_us() is None or not os.access(idle.DEVICE, os.W_OK):
-        pytest.skip(f"{idle.DEVICE} is missing or cannot be read and written here")
-    seen: list[int | None] = []
-    described_while_holding: list[bool] = []
-    describe = idle.describe
-
-    def watched_describe(*args, **kwargs):  # type: ignore[no-untyped-def]
-        described_while_holding.append(holding_device())
-        return describe(*args, **kwargs)
-
+def mock_run(output: Path, cpu_idle: str, watch: Callable[[], object]) -> tuple[dict, Path, list[object]]:
+    """One mock pingpong cell with ``cpu_idle``; ``watch()`` is called as the cell starts."""
+    seen: list[object] = []
     options = build_options(
         profile="quick",
         transports="mock/fast",
@@ -83,16 +74,32 @@ def poll_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, list
         workloads="pingpong",
         repeats=2,
         budget_s=0.002,
-        output=tmp_path_factory.mktemp("results"),
-        cpu_idle="poll",
+        output=output,
+        cpu_idle=cpu_idle,
         registry=MOCK_REGISTRY,
     )
-    progress = lambda event, *_: seen.append(idle.latency_limit_us()) if event == "start" else None  # noqa: E731
+    progress = lambda event, *_: seen.append(watch()) if event == "start" else None  # noqa: E731
+    document, path = Runner(options, progress, MOCK_REGISTRY).run()
+    return document, path, seen
+
+
+@pytest.fixture(scope="module")
+def poll_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, list[object]]:
+    """A mock run with ``--cpu-idle poll``, reading the aggregate limit as each cell starts."""
+    if idle.latency_limit_us() is None or not os.access(idle.DEVICE, os.W_OK):
+        pytest.skip(f"{idle.DEVICE} is missing or cannot be read and written here")
+    described_while_holding: list[bool] = []
+    describe = idle.describe
+
+    def watched_describe(*args, **kwargs):  # type: ignore[no-untyped-def]
+        described_while_holding.append(holding_device())
+        return describe(*args, **kwargs)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(idle, "describe", watched_describe)
-        document, path = Runner(options, progress, MOCK_REGISTRY).run()
+        found = mock_run(tmp_path_factory.mktemp("results"), "poll", idle.latency_limit_us)
     assert described_while_holding == [False]  # the fingerprint reads the limit before the run's request
-    return document, path, seen
+    return found
 
 
 def test_the_run_holds_the_request_and_the_file_says_so(poll_run, capsys) -> None:
@@ -109,19 +116,7 @@ def test_the_run_holds_the_request_and_the_file_says_so(poll_run, capsys) -> Non
 
 
 def test_an_os_run_holds_nothing_and_records_os(tmp_path: Path) -> None:
-    held: list[bool] = []
-    options = build_options(
-        profile="quick",
-        transports="mock/fast",
-        sizes="64",
-        workloads="pingpong",
-        repeats=2,
-        budget_s=0.002,
-        output=tmp_path,
-        registry=MOCK_REGISTRY,
-    )
-    progress = lambda event, *_: held.append(holding_device()) if event == "start" else None  # noqa: E731
-    document, _ = Runner(options, progress, MOCK_REGISTRY).run()
+    document, _, held = mock_run(tmp_path, "os", holding_device)
     assert held == [False] and document["config"]["cpu_idle"] == "os"
     assert idle.text(document).startswith("os (")
 
