@@ -140,7 +140,9 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
         squeeze=False,
         sharex=True,  # one time axis: a mechanism measured in fewer files is not stretched
     ) as (figure, grid):
-        figure.subplots_adjust(left=0.08, right=0.99, top=1 - 0.8 / height, bottom=0.9 / height, hspace=0.55)
+        figure.subplots_adjust(
+            left=0.1, right=0.99, top=1 - 0.8 / height, bottom=0.9 / height, hspace=0.55, wspace=0.3
+        )
         for index, (axes, mechanism) in enumerate(zip(grid.flat, mechanisms, strict=False)):
             _panel(axes, [line for line in lines if line.mechanism == mechanism], colours, dates)
             log_y(axes, measure if index % columns == 0 else "", unit)
