@@ -38,8 +38,8 @@ METHOD = (
     "raw os.pipe ping-pong of 64 B (both sides blocking in read) and a one-byte spin handoff through a "
     "shared anonymous mapping, between two forked processes pinned like the cells; no ipcbench transport"
 )
-KINDS = ("pipe", "spin")  # the probes, and the ``wait`` mode of the cells each one speaks for: block, spin
-WAIT_OF_KIND = {"pipe": "block", "spin": "spin"}
+WAIT_OF_KIND = {"pipe": "block", "spin": "spin"}  # each probe: the ``wait`` mode of the cells it speaks for
+KINDS = tuple(WAIT_OF_KIND)
 PERCENTILES = (10, 50, 90, 99)
 WARMUP = 50
 PIPE_ROUND_TRIPS, PIPE_CAP_S = 1000, 0.15
