@@ -6,7 +6,7 @@ make a false step, and a slow drift never makes one. Like the tools that watch p
 boundary must prove itself against the segments on either side of it.
 
 1. **Candidates**: PELT with a linear kernel (a shift of the mean) over the log of the headline figures,
-   from ``ruptures`` (``KernelCPD``, compiled: a thousand points take about a millisecond). The figures
+   from ``ruptures`` (``KernelCPD``'s compiled core, loaded alone: ``linear_pelt``). The figures
    are scaled by a robust estimate of the file-to-file noise (the MAD of first differences, which a level
    shift barely moves), and each boundary costs ``PENALTY * log(n)``, a BIC-like price; no segment is
    shorter than ``min_size`` files, so one or two unlucky files cannot make a level of their own, and
@@ -40,6 +40,8 @@ they can never make a change on their own; they stay in the history, marked.
 from __future__ import annotations
 
 import functools
+import importlib.machinery
+import importlib.util
 import itertools
 import math
 import multiprocessing
@@ -47,7 +49,9 @@ import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from statistics import NormalDist
+from typing import Any, cast
 
 import numpy as np
 
@@ -117,7 +121,7 @@ def detect_many(
         return _map(workers.pool, series, settings)
     if sum(len(values) for values, _ in series) < PARALLEL_FROM or _cores() < 2 or len(series) < 2:
         return [detect(values, usable, settings) for values, usable in series]
-    import ruptures  # noqa: F401  (imported once here, not in every worker)
+    linear_pelt()  # loaded once here, not in every worker
 
     with _pool() as pool:
         return _map(pool, series, settings)
@@ -125,10 +129,10 @@ def detect_many(
 
 class Workers:
     """``detect_many``'s worker processes started before the series exist (``start``, and two cores or
-    more): each imports ruptures (over a second, most of it scipy) while the caller still reads files."""
+    more), ready by the time the caller has read the files."""
 
     def __init__(self, start: bool) -> None:
-        self.pool = _pool(initializer=_import_ruptures) if start and _cores() >= 2 else None
+        self.pool = _pool(initializer=_load_pelt) if start and _cores() >= 2 else None
         if self.pool is not None:
             self.pool.submit(int)  # forked workers all start with the first task
 
@@ -153,8 +157,8 @@ def _pool(initializer: Callable[[], None] | None = None) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=_workers(), mp_context=context, initializer=initializer)
 
 
-def _import_ruptures() -> None:
-    import ruptures  # noqa: F401
+def _load_pelt() -> None:
+    linear_pelt()
 
 
 def _map(
@@ -210,14 +214,55 @@ def noise_scale(logs: np.ndarray) -> float:
 
 
 def _candidates(logs: np.ndarray, min_size: int) -> list[int]:
-    import ruptures
-
     # Clipped at CLIP noise scales: a lone wild file (a 10x outlier on a shared machine) must not pull a
     # boundary to itself, while any real level further away still shows as a shift of CLIP scales.
     scaled = np.clip((logs - np.median(logs)) / noise_scale(logs), -CLIP, CLIP)
-    algorithm = ruptures.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(scaled)
-    bounds: list[int] = algorithm.predict(pen=PENALTY * math.log(len(logs)))
-    return [int(bound) for bound in bounds[:-1]]  # the last "boundary" is the end of the series
+    penalty = PENALTY * math.log(len(logs))
+    pelt = linear_pelt()
+    if pelt is None:
+        import ruptures
+
+        algorithm = ruptures.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(scaled)
+        bounds: list[int] = algorithm.predict(pen=penalty)
+        return [int(bound) for bound in bounds[:-1]]  # the last "boundary" is the end of the series
+    # What ``KernelCPD.predict(pen=...)`` does with the linear kernel: the path back from the series' end.
+    previous = pelt(np.ascontiguousarray(scaled, dtype=np.double).reshape(-1, 1), penalty, max(min_size, 1))
+    found, end = [], int(previous[len(logs)])
+    while end > 0:
+        found.append(end)
+        end = int(previous[end])
+    return found[::-1]
+
+
+_EKCPD = "ruptures.detection._detection.ekcpd"  # ruptures' compiled kernel change point detection
+
+
+@functools.cache
+def linear_pelt() -> Callable[[np.ndarray, float, int], Any] | None:
+    """ruptures' compiled PELT for the linear kernel (the core of ``KernelCPD(kernel="linear")``), loaded
+    on its own; None when it cannot be (another layout of the package: then ``KernelCPD`` is used).
+
+    Importing the ``ruptures`` package loads every cost model it has, and with them ``scipy.stats``,
+    ``scipy.spatial`` and ``scipy.signal``: ~2 s, most of it scipy rewriting docstrings, none of it used
+    here, paid by every ``history`` and ``report`` over a series (and by every worker that imports it).
+    The compiled module needs nothing but numpy."""
+    spec = importlib.util.find_spec("ruptures")  # finds the package without importing it
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "detection" / "_detection"
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        if (folder / f"ekcpd{suffix}").is_file():
+            path = str(folder / f"ekcpd{suffix}")
+            loader = importlib.machinery.ExtensionFileLoader(_EKCPD, path)
+            try:
+                module = importlib.util.module_from_spec(
+                    importlib.machinery.ModuleSpec(_EKCPD, loader, origin=path)
+                )
+                loader.exec_module(module)
+                return cast(Callable[[np.ndarray, float, int], Any], module.ekcpd_pelt_L2)
+            except (ImportError, AttributeError, OSError):
+                return None
+    return None
 
 
 def _prune(logs: np.ndarray, bounds: list[int], settings: Settings) -> tuple[list[int], list[float]]:

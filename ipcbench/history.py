@@ -33,9 +33,8 @@ from ipcbench.transports import label
 from ipcbench.units import format_ns, format_rate, format_size
 
 SPARKS = "▁▂▃▄▅▆▇█"
-# Result files from which detection's workers start before the files are read: each imports ruptures
-# (~1 s) while the files are read (~2.5 ms a file); with fewer files there is too little to hide it behind,
-# and two imports instead of one only cost CPU (measured at 100 files: 3.4 -> 4.1 s CPU, the same wall).
+# Result files from which detection's workers start before the files are read (forked from a process
+# that holds no files yet, ready when the series are); with fewer files one process detects in a moment.
 EARLY_WORKERS_FROM = 300
 CellKey = tuple[str, str | None, str, int]  # transport, variant, workload, size
 _Where = tuple[str, str, CellKey, str]  # a line: machine, impl, cell, CPU idle policy

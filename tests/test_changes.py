@@ -68,3 +68,25 @@ def test_workers_started_before_the_files_are_read_find_what_one_process_finds()
     assert [len(found) for found in alone] == [0, 0, 1, 1]
     with changes.Workers(start=True) as workers:
         assert changes.detect_many(series, changes.Settings(), workers) == alone
+
+
+def test_the_compiled_pelt_loaded_alone_finds_what_ruptures_kernelcpd_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ruptures
+
+    assert changes.linear_pelt() is not None  # ruptures as installed: its compiled core loads alone
+    rng = np.random.default_rng(8)
+    for _ in range(200):
+        length, min_size = int(rng.integers(2, 150)), int(rng.integers(1, 6))
+        if length < 2 * min_size:
+            continue
+        logs = rng.normal(0, 0.05, length)
+        logs[int(rng.integers(0, length)) :] += rng.choice([0.0, 0.1, 0.5])
+        found = changes._candidates(logs, min_size)
+        scaled = np.clip((logs - np.median(logs)) / changes.noise_scale(logs), -changes.CLIP, changes.CLIP)
+        bounds = ruptures.KernelCPD(kernel="linear", min_size=min_size).fit(scaled)
+        assert found == bounds.predict(pen=changes.PENALTY * np.log(length))[:-1]
+        monkeypatch.setattr(changes, "linear_pelt", lambda: None)  # another layout: the package's own API
+        assert changes._candidates(logs, min_size) == found
+        monkeypatch.undo()
