@@ -24,10 +24,10 @@ from ipcbench import __version__, history, idle
 from ipcbench.cache import Summary, summarize
 from ipcbench.report import (
     choices,
+    drawing,
     figures,
     ladder,
     latency_figures,
-    plotting,
     run_figures,
     style,
     tables,
@@ -71,24 +71,26 @@ def render(runs: list[Run], found: list[Summary] | None = None) -> str:
     given (summaries, oldest first; by default the runs themselves)."""
     primary = runs[-1]
     found = found if found is not None else [summarize(run.document, run.path) for run in runs]
-    context: dict[str, Any] = {
-        "primary": primary,
-        "runs": runs,
-        "files": found,
-        "partial_files": sum(1 for summary in found if summary.run.get("run_status") != "complete"),
-        "partial_runs": [run for run in runs if run.partial],
-        "planned": tables.planned_cells(primary),
-        "claims": _claims(newest_per_machine(runs)),
-        "version": __version__,
-        "tolerance": f"{TOLERANCE:.0%}",
-        "tier_names": TIER_NAMES,
-    }
-    context.update(_single_run(primary))
-    context.update(_comparison(runs))
-    lines = history.build(found)
     jobs = _figure_jobs(primary, runs)
-    with plotting.few_collections():
-        drawn = plotting.draw_all({**trends.figure_jobs(lines), **jobs})  # the slowest first
+    # The figures of the runs are drawn on the spare cores while the rest of the page and the history
+    # (change points over every file) are worked out here; the Trends figures need the history.
+    with drawing.few_collections(), drawing.Drawing(jobs) as drawer:
+        context: dict[str, Any] = {
+            "primary": primary,
+            "runs": runs,
+            "files": found,
+            "partial_files": sum(1 for summary in found if summary.run.get("run_status") != "complete"),
+            "partial_runs": [run for run in runs if run.partial],
+            "planned": tables.planned_cells(primary),
+            "claims": _claims(newest_per_machine(runs)),
+            "version": __version__,
+            "tolerance": f"{TOLERANCE:.0%}",
+            "tier_names": TIER_NAMES,
+        }
+        context.update(_single_run(primary))
+        context.update(_comparison(runs))
+        lines = history.build(found)
+        drawn = drawer.finish(trends.figure_jobs(lines))
     context.update({name: _svg(drawn[name]) for name in jobs})
     context["trends"] = trends.trends(lines, drawn)
     return _environment().get_template(TEMPLATE).render(context)

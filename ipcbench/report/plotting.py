@@ -9,13 +9,9 @@ labelled with units, and a legend; a mechanism has the same colour and line styl
 
 from __future__ import annotations
 
-import gc
 import io
-import multiprocessing
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Literal, cast
 
@@ -71,50 +67,6 @@ def to_svg(figure: Figure) -> str:
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img"', text, count=1)
-
-
-# The figures a pool's forked workers draw (set just before the pool starts; inherited, never pickled).
-_JOBS: dict[str, Callable[[], str | None]] = {}
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Garbage collection tuned for drawing. Drawing makes millions of short-lived objects, figures full
-    of reference cycles among them; the loaded files, summaries and series are millions of long-lived ones
-    that every full collection would walk again (a fifth of a report's time over a thousand files). Frozen,
-    they are left alone, and collections come less often: a tenth of the drawing's time was collections."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-def draw_all(jobs: dict[str, Callable[[], str | None]]) -> dict[str, str | None]:
-    """Every figure of ``jobs`` (name -> the call that draws it), on every core when there are several.
-
-    The figures are independent and each costs matplotlib a fraction of a second to seconds, all of it in
-    Python: forked workers inherit the loaded runs and draw a figure each, sending back only its SVG text.
-    Workers take the jobs in the order given, so give the slowest first.
-    """
-    global _JOBS
-    cores = len(os.sched_getaffinity(0))
-    if cores < 2 or len(jobs) < 2:
-        return {name: job() for name, job in jobs.items()}
-    _JOBS = jobs
-    try:
-        context = multiprocessing.get_context("fork")  # the workers need nothing but what is loaded here
-        with ProcessPoolExecutor(max_workers=min(cores, len(jobs)), mp_context=context) as pool:
-            return dict(zip(jobs, pool.map(_draw, jobs), strict=True))
-    finally:
-        _JOBS = {}
-
-
-def _draw(name: str) -> str | None:
-    return _JOBS[name]()
 
 
 def plain(text: str) -> str:
