@@ -66,7 +66,22 @@ def to_svg(figure: Figure) -> str:
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
-    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img"', text, count=1)
+    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img"', text, count=1)
+    return _PATH_DATA.sub(_compact, text)
+
+
+# A path's outline, as matplotlib writes it: "M 88.1 156.356071 \nL 89.354783 156.356071 \n...".
+_PATH_DATA = re.compile(r' d="([^"]*)"')
+_DIGITS = re.compile(r"(\.\d\d)\d+")
+
+
+def _compact(found: re.Match[str]) -> str:
+    """A path's outline in 2 decimals of a point (1/7200 inch; matplotlib writes 6) and without the space
+    around its commands: a line of a thousand vertices takes 40% less text, and looks the same."""
+    data = found[1].replace(" \n", "").replace("\n", "")
+    for command in "MLQC":
+        data = data.replace(command + " ", command)
+    return ' d="' + _DIGITS.sub(lambda digits: digits[1], data) + '"'
 
 
 def plain(text: str) -> str:

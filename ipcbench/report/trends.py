@@ -17,7 +17,7 @@ from functools import partial
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedFormatter, FixedLocator
@@ -28,7 +28,7 @@ from ipcbench.report.plotting import hide_unused, log_y, new_figure, panel_grid,
 from ipcbench.report.runs import size_text
 
 MIN_FILES = 3  # a machine needs this many files for a trend
-MOST_POINTS = 150  # drawn points per line (a panel is ~3 inches wide); more files are drawn in groups
+MOST_POINTS = 100  # drawn points per line (a panel is ~3 inches wide); more files are drawn in groups
 _WORKLOADS = {
     "pingpong": ("round-trip time, p50", "ns", "Round trip (p50) over time"),
     "stream": ("stream throughput (bytes/s)", "B/s", "Stream throughput over time"),
@@ -130,25 +130,22 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
     rows, columns = panel_grid(len(mechanisms), 3)
     height = 2.5 * rows + 1.2
     dates = _date_numbers(lines)
+    # Not shared axes: every panel gets the same limits and ticks, set once. Shared, the panels' limits are
+    # kept in step on every change, which cost a third of the figure with two dozen panels.
+    span = _margins(min(dates.values()), max(dates.values()))
     with new_figure(
-        _name(machine, workload),
-        11.0,
-        height,
-        layout=None,
-        nrows=rows,
-        ncols=columns,
-        squeeze=False,
-        sharex=True,  # one time axis: a mechanism measured in fewer files is not stretched
+        _name(machine, workload), 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
     ) as (figure, grid):
         figure.subplots_adjust(
             left=0.1, right=0.99, top=1 - 0.8 / height, bottom=0.9 / height, hspace=0.55, wspace=0.3
         )
+        ticks = _date_ticks(grid.flat[0], span)
         for index, (axes, mechanism) in enumerate(zip(grid.flat, mechanisms, strict=False)):
             _panel(axes, [line for line in lines if line.mechanism == mechanism], colours, dates)
+            axes.set_xlim(span)
+            ticks.apply(axes)
             log_y(axes, measure if index % columns == 0 else "", unit)
             axes.set_title(plain(mechanism), color=style.colour(mechanism), fontweight="bold")
-            axes.xaxis.set_tick_params(labelbottom=True)  # dates under every panel, not the last row only
-        _date_ticks(grid.flat[0])
         hide_unused(grid, len(mechanisms))
         handles = [Line2D([], [], color=colours[size], linewidth=2) for size in sizes]
         handles += [_marker("^", "#c62828"), _marker("v", "#2e7d32")]
@@ -161,20 +158,37 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
         return to_svg(figure)
 
 
-def _date_ticks(axes: Axes) -> None:
-    """Date ticks for the shared time axis, chosen once: matplotlib's date locator is costly, and the
-    panels would each run it twice."""
+def _margins(low: float, high: float) -> tuple[float, float]:
+    """The time axis: every file's date, with matplotlib's usual 5% margin (a day each way for one date)."""
+    pad = 0.05 * (high - low) if high > low else 1.0
+    return low - pad, high + pad
+
+
+@dataclass(frozen=True)
+class _Ticks:
+    """Date ticks chosen once for all panels (matplotlib's date locator is costly, run per panel twice)."""
+
+    where: list[float]
+    texts: list[str]
+    offset: str
+
+    def apply(self, axes: Axes) -> None:
+        fixed = FixedFormatter(self.texts)
+        fixed.set_offset_string(self.offset)  # type: ignore[no-untyped-call]
+        axes.xaxis.set_major_locator(FixedLocator(self.where))
+        axes.xaxis.set_major_formatter(fixed)
+
+
+def _date_ticks(axes: Axes, span: tuple[float, float]) -> _Ticks:
+    """Where the dates of ``span`` are labelled and how they read, as matplotlib's concise dates do."""
+    axes.set_xlim(span)
     # maxticks alone leaves some spans (3 days, 1,000 days) without an interval: matplotlib warns
     locator = AutoDateLocator(minticks=2, maxticks=6)  # type: ignore[no-untyped-call]
     concise = ConciseDateFormatter(locator)  # type: ignore[no-untyped-call]
     axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(concise)
-    low, high = sorted(axes.get_xlim())
-    ticks = [tick for tick in axes.xaxis.get_majorticklocs() if low <= tick <= high]
-    fixed = FixedFormatter(concise.format_ticks(ticks))  # type: ignore[no-untyped-call]
-    fixed.set_offset_string(concise.get_offset())  # type: ignore[no-untyped-call]
-    axes.xaxis.set_major_locator(FixedLocator(ticks))
-    axes.xaxis.set_major_formatter(fixed)
+    ticks = [tick for tick in axes.xaxis.get_majorticklocs() if span[0] <= tick <= span[1]]
+    texts = concise.format_ticks(ticks)  # type: ignore[no-untyped-call]
+    return _Ticks(ticks, texts, concise.get_offset())  # type: ignore[no-untyped-call]
 
 
 def _marker(shape: str, colour: str) -> Line2D:
@@ -189,26 +203,34 @@ def _date_numbers(lines: list[Line]) -> dict[str, float]:
 
 
 def _panel(axes: Axes, lines: list[Line], colours: dict[int, str], dates: dict[str, float]) -> None:
-    """One mechanism: a line per size, its bands as one collection (one artist, not one per size)."""
-    bands, band_colours = [], []
-    for line in lines:
-        colour = colours[line.key[3]]
-        shown, changes = _line_data(line, dates)
-        bands.append(_band_polygon(shown))
-        band_colours.append(colour)
-        axes.plot(shown[0], shown[1], color=colour, linewidth=1.2)
-        for x, y, slower in changes:
+    """One mechanism: a line per size, its band behind it, its change markers on it; one artist each for
+    all the lines, all the bands and each kind of marker (a figure has two dozen panels)."""
+    shown = [_line_data(line, dates) for line in lines]
+    line_colours = [colours[line.key[3]] for line in lines]
+    axes.add_collection(
+        PolyCollection(
+            [_band_polygon(points) for points, _ in shown], facecolors=line_colours, alpha=0.18, linewidths=0
+        )
+    )
+    axes.add_collection(
+        LineCollection(
+            [np.column_stack(_corners(*points[:2])) for points, _ in shown],
+            colors=line_colours,
+            linewidths=1.2,
+        )
+    )
+    for slower, shape, colour in ((True, "^", "#c62828"), (False, "v", "#2e7d32")):
+        marks = [(x, y) for _, changes in shown for x, y, worse in changes if worse == slower]
+        if marks:
             axes.plot(
-                [x],
-                [y],
+                *zip(*marks, strict=True),
                 linestyle="none",
-                marker="^" if slower else "v",
+                marker=shape,
                 markersize=8,
-                color="#c62828" if slower else "#2e7d32",
+                color=colour,
                 markeredgecolor="white",
                 zorder=5,
             )
-    axes.add_collection(PolyCollection(bands, facecolors=band_colours, alpha=0.18, linewidths=0))
     axes.autoscale_view()
 
 
@@ -216,10 +238,13 @@ def _line_data(
     line: Line, dates: dict[str, float]
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], list[tuple[float, float, bool]]]:
     """The points to draw (grouped when there are many), and each change's (date, value, slower)."""
-    xs = np.array([dates[point.created] for point in line.points])
-    values = np.array([point.value for point in line.points])
-    lows = np.array([point.interval[0] if point.interval else point.value for point in line.points])
-    highs = np.array([point.interval[1] if point.interval else point.value for point in line.points])
+    table = np.array(
+        [
+            (dates[point.created], point.value, *(point.interval or (point.value, point.value)))
+            for point in line.points
+        ]
+    )
+    xs, values, lows, highs = table.T
     lows = np.where(lows > 0, lows, values)  # a Student interval of a mean can dip below 0
     changes = [
         (float(xs[change.index]), float(values[change.index]), change.worse(line.bigger_is_better))
@@ -231,7 +256,17 @@ def _line_data(
 def _band_polygon(shown: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     """The band between lows and highs as one closed outline: along the lows, back along the highs."""
     xs, _, lows, highs = shown
-    return np.column_stack([np.concatenate([xs, xs[::-1]]), np.concatenate([lows, highs[::-1]])])
+    low_xs, lows = _corners(xs, lows)
+    high_xs, highs = _corners(xs, highs)
+    return np.column_stack([np.concatenate([low_xs, high_xs[::-1]]), np.concatenate([lows, highs[::-1]])])
+
+
+def _corners(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The vertices where a line turns: a point level with both neighbours lies on the segment between
+    them. Medians of histogram figures repeat exactly, so half the vertices go and the line looks the same."""
+    keep = np.ones(len(ys), dtype=bool)
+    keep[1:-1] = (ys[1:-1] != ys[:-2]) | (ys[1:-1] != ys[2:])
+    return xs[keep], ys[keep]
 
 
 def _grouped(
@@ -239,18 +274,18 @@ def _grouped(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """At most ``MOST_POINTS`` points: medians of consecutive files when there are more, each group
     drawn at its middle file's date (the last group may be shorter)."""
-    if len(values) <= MOST_POINTS:
+    count = len(values)
+    if count <= MOST_POINTS:
         return dates, values, lows, highs
-    width = -(-len(values) // MOST_POINTS)  # files per group
-    padding = -len(values) % width
-
-    def medians(series: np.ndarray) -> np.ndarray:
-        padded = np.concatenate([series, np.full(padding, np.nan)]).reshape(-1, width)
-        return np.asarray(np.nanmedian(padded, axis=1))
-
-    starts = np.arange(0, len(values), width)
-    middle = dates[(starts + np.minimum(starts + width, len(values)) - 1) // 2]
-    return middle, medians(values), medians(lows), medians(highs)
+    width = -(-count // MOST_POINTS)  # files per group
+    whole = count - count % width
+    figures = np.stack([values, lows, highs])
+    medians = np.median(figures[:, :whole].reshape(3, -1, width), axis=2)
+    if whole < count:
+        medians = np.column_stack([medians, np.median(figures[:, whole:], axis=1)])
+    starts = np.arange(0, count, width)
+    middle = dates[(starts + np.minimum(starts + width, count) - 1) // 2]
+    return middle, medians[0], medians[1], medians[2]
 
 
 def _date(created: str) -> datetime:

@@ -1,0 +1,48 @@
+"""How figures are drawn cheaply without changing what they show: grouped trend points, flat runs dropped
+from outlines, compact SVG path data."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from ipcbench.report import plotting
+from ipcbench.report.trends import MOST_POINTS, _corners, _grouped
+
+
+@pytest.mark.parametrize("count", [MOST_POINTS, MOST_POINTS + 1, 1000, 1005])
+def test_many_files_are_drawn_as_the_medians_of_consecutive_groups(count: int) -> None:
+    rng = np.random.default_rng(count)
+    dates = np.arange(count, dtype=float)
+    values, lows, highs = (rng.lognormal(size=count) for _ in range(3))
+    xs, medians, low_medians, high_medians = _grouped(dates, values, lows, highs)
+    assert len(xs) <= MOST_POINTS
+    width = -(-count // MOST_POINTS) if count > MOST_POINTS else 1
+    for shown, series in ((medians, values), (low_medians, lows), (high_medians, highs)):
+        expected = [np.median(series[start : start + width]) for start in range(0, count, width)]
+        assert shown == pytest.approx(expected)
+    middles = [dates[(start + min(start + width, count) - 1) // 2] for start in range(0, count, width)]
+    assert list(xs) == middles
+
+
+def test_only_vertices_on_a_level_run_between_their_neighbours_are_dropped() -> None:
+    xs = np.arange(9, dtype=float)
+    ys = np.array([5, 5, 5, 5, 7, 7, 3, 3, 3], dtype=float)
+    kept_xs, kept_ys = _corners(xs, ys)
+    assert list(kept_xs) == [0, 3, 4, 5, 6, 8]
+    # The same outline: the line through the kept vertices passes through every dropped one.
+    assert np.interp(xs, kept_xs, kept_ys) == pytest.approx(ys)
+    assert _corners(xs[:2], ys[:2])[1].tolist() == [5, 5]
+
+
+def test_svg_paths_are_written_in_two_decimals_without_spaces_around_commands() -> None:
+    with plotting.new_figure("compact", 4, 3, layout=None) as (figure, axes):
+        axes.plot(np.linspace(0, 1, 50), np.sin(np.linspace(0, 6, 50)), marker="o")
+        svg = plotting.to_svg(figure)
+    outlines = re.findall(r' d="([^"]*)"', svg)
+    assert outlines and all(" M" not in d and "L " not in d and "\n" not in d for d in outlines)
+    numbers = [number for d in outlines for number in re.findall(r"-?\d+(?:\.\d+)?", d)]
+    assert numbers and all(len(number.partition(".")[2]) <= 2 for number in numbers)
+    assert 'role="img"' in svg and "<?xml" not in svg
