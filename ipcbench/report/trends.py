@@ -174,7 +174,7 @@ class _Ticks:
 
     def apply(self, axes: Axes) -> None:
         fixed = FixedFormatter(self.texts)
-        fixed.set_offset_string(self.offset)  # type: ignore[no-untyped-call]
+        fixed.set_offset_string(self.offset)
         axes.xaxis.set_major_locator(FixedLocator(self.where))
         axes.xaxis.set_major_formatter(fixed)
 
