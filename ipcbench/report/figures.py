@@ -28,6 +28,7 @@ from ipcbench.report.plotting import (
     panel_grid,
     plain,
     rate_of,
+    same_limits,
     series,
     size_axis,
     to_svg,
@@ -64,15 +65,25 @@ def latency_bands(run: Run) -> str | None:
         return None
     rows, columns = panel_grid(len(labels), 5)
     height = 2.3 * rows + 1.2
-    with new_figure(
-        "bands", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False, sharex=True, sharey=True
-    ) as (figure, grid):
+    # Panels on the same scales, not shared axes: matplotlib keeps shared axes in step on every change.
+    with new_figure("bands", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False) as (
+        figure,
+        grid,
+    ):
         figure.subplots_adjust(
             left=0.08, right=0.99, top=1 - 0.6 / height, bottom=1.05 / height, hspace=0.35, wspace=0.08
         )
         medians = {label: series(run, label, "pingpong", latency_of("p50")) for label in labels}
-        for axes, label in zip(grid.flat, labels, strict=False):
+        panels = list(grid.flat[: len(labels)])
+        for axes, label in zip(panels, labels, strict=True):
             _band_panel(axes, run, label, medians)
+        same_limits(panels)
+        for index, axes in enumerate(panels):
+            size_axis(axes, run.sizes("pingpong"), narrow=True)
+            log_y(axes, "", "ns")
+            axes.yaxis.set_tick_params(
+                labelleft=index % columns == 0
+            )  # the first column's labels read for all
         hide_unused(grid, len(labels))
         for axes in grid[:, 0]:
             axes.set_ylabel("round trip (log)")
@@ -111,8 +122,6 @@ def _band_panel(axes: Axes, run: Run, label: str, medians: dict[str, tuple[list[
     if len(p99) == len(xs):
         axes.fill_between(xs, p50, p99, color=style.colour(label), alpha=0.25, linewidth=0)
     axes.plot(xs, p50, color=style.colour(label), linestyle=style.linestyle(label), marker="o", markersize=3)
-    size_axis(axes, run.sizes("pingpong"), narrow=True)
-    log_y(axes, "", "ns")
     axes.set_title(plain(label), color=style.colour(label), fontweight="bold")
 
 

@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from typing import Any, Literal, cast
 
 import matplotlib
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, LogLocator, NullLocator
 
 from ipcbench.report import style
 from ipcbench.report.runs import Run, size_text
@@ -139,9 +140,22 @@ UNITS: dict[str, Callable[[float], str]] = {
 }
 
 
+class InView(LogLocator):
+    """Matplotlib's log ticks without those it adds beyond the axis' ends: every tick is a costly object
+    (three lines and two texts, made and updated on each draw) and those are never drawn."""
+
+    def __call__(self) -> Sequence[float]:
+        assert self.axis is not None
+        low, high = sorted(self.axis.get_view_interval())
+        close = 1 + 1e-9  # matplotlib draws a tick this close to an end
+        return [tick for tick in super().__call__() if low / close <= tick <= high * close]
+
+
 def log_y(axes: Axes, label: str, unit: str) -> None:
     """A log y axis labelled in ``unit``, spanning at least a factor of 4 (call after plotting)."""
     axes.set_yscale("log")
+    axes.yaxis.set_major_locator(InView())
+    axes.yaxis.set_minor_locator(InView(subs="auto"))
     low, high = axes.dataLim.intervaly
     if 0 < low <= high < 4 * low:  # else ticks crowd on a near-flat line: "10.005 us, 10.01 us, ..."
         middle = (low * high) ** 0.5
@@ -196,6 +210,14 @@ def panel_grid(count: int, most_columns: int) -> tuple[int, int]:
     """(rows, columns) for ``count`` small panels, at most ``most_columns`` wide."""
     columns = max(1, min(most_columns, count))
     return -(-count // columns), columns
+
+
+def same_limits(panels: list[Axes]) -> None:
+    """Every panel's limits made to span all panels' data, as shared axes would, without sharing them:
+    matplotlib keeps shared axes in step on every change of any, a quarter of a dozen panels' time."""
+    corners = [point for axes in panels for point in axes.dataLim.get_points() if np.isfinite(point).all()]
+    for axes in panels:
+        axes.update_datalim(corners)
 
 
 def hide_unused(grid: Any, used: int) -> None:
