@@ -51,11 +51,16 @@ def test_a_touched_file_keeps_its_entry_by_content(tmp_path: Path, monkeypatch: 
     assert p50s(folder) == [10_000.0, 20_000.0]
 
 
-def test_a_corrupt_entry_is_rebuilt(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    ["'{\"run\": 1'", "NULL", "42", "x'ff00fe0a7b7d'", '\'{"run": {}, "heads": [[1]]}\''],
+    ids=["cut", "null", "number", "not-utf8", "short-row"],
+)
+def test_a_corrupt_entry_is_rebuilt(tmp_path: Path, damage: str) -> None:
     folder = folder_of_two(tmp_path)
     p50s(folder)
     with sqlite3.connect(folder / CACHE_NAME) as connection:
-        connection.execute("UPDATE entries SET summary = '{\"run\": 1'")
+        connection.execute(f"UPDATE entries SET summary = {damage}")
     assert p50s(folder) == [10_000.0, 20_000.0]
     with sqlite3.connect(folder / CACHE_NAME) as connection:
         texts = [row[0] for row in connection.execute("SELECT summary FROM entries")]
