@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ipcbench import workloads
-from ipcbench.cache import HEAD_COLUMNS, Summary, bulk, summaries
+from ipcbench.cache import HEAD_COLUMNS, Memo, Summary, bulk, summaries
 from ipcbench.changes import Change, Settings, Workers, detect_many
 from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
 from ipcbench.store import encode_json, find_results
@@ -137,15 +137,18 @@ def format_value(workload: str, value: float) -> str:
 
 @bulk()
 def build(
-    found: list[Summary], settings: Settings | None = None, workers: Workers | None = None
+    found: list[Summary],
+    settings: Settings | None = None,
+    workers: Workers | None = None,
+    memo: Memo | None = None,
 ) -> list[Line]:
     """One line per (machine, impl, cell), oldest point first, with its change points (found on
-    ``workers`` when given)."""
+    ``workers`` when given; those of a series the ``memo`` kept are not worked out again)."""
     settings = settings or Settings()
     lines: dict[_Where, Line] = {}
-    # Per run and identity columns of a head row: its line's key and where its headline is. A thousand
-    # files repeat the same few hundred cells: worked out once per cell, not per row.
-    seen: dict[tuple[Any, ...], tuple[_Where, tuple[int, ...]]] = {}
+    # A thousand files repeat the same few hundred cells, mostly in the same order: each order of cells
+    # (per machine and idle policy) is resolved to its lines and headline places once, not per row.
+    layouts: dict[tuple[str, str], tuple[list[list[Any]], list[tuple[Line, int, int, int]]]] = {}
     for summary in found:
         path, created, machine, label_text = (
             summary.path,
@@ -154,21 +157,30 @@ def build(
             summary.run.get("label"),
         )
         cpu_idle = summary.run.get("cpu_idle") or "os"
-        for head in summary.heads:
-            identity = (machine, cpu_idle, *head[:6])
-            where, (figure, low, high) = seen.get(identity) or seen.setdefault(
-                identity, _series(machine, cpu_idle, head)
-            )
+        cells = [head[:6] for head in summary.heads]
+        known = layouts.get((machine, cpu_idle))
+        if known is None or known[0] != cells:
+            known = layouts[machine, cpu_idle] = (cells, _resolve(lines, machine, cpu_idle, summary.heads))
+        for head, (line, figure, low, high) in zip(summary.heads, known[1], strict=True):
             value = head[figure]
             if head[_STATUS] != "ok" or not isinstance(value, int | float) or not value > 0:
                 continue
-            line = lines.get(where) or lines.setdefault(where, Line(*where))
-            interval = _interval(head[low], head[high])
+            low_value, high_value = head[low], head[high]
+            if (
+                low_value.__class__ is float
+                and high_value.__class__ is float
+                and math.isfinite(low_value + high_value)
+            ):
+                interval: tuple[float, float] | None = (low_value, high_value)
+            else:
+                interval = _interval(low_value, high_value)
             line.points.append(Point(path, created, label_text, float(value), interval, head[_UNSTABLE]))
+    lines = {where: line for where, line in lines.items() if line.points}
     found_changes = detect_many(
         [([p.value for p in line.points], [not p.unstable for p in line.points]) for line in lines.values()],
         settings,
         workers,
+        memo,
     )
     for line, changes in zip(lines.values(), found_changes, strict=True):
         line.changes = changes
@@ -186,6 +198,18 @@ def build(
             line.cpu_idle,
         ),
     )
+
+
+def _resolve(
+    lines: dict[_Where, Line], machine: str, cpu_idle: str, heads: list[list[Any]]
+) -> list[tuple[Line, int, int, int]]:
+    """Each head row's line (made when new) and the places of its headline and interval."""
+    resolved = []
+    for head in heads:
+        where, (figure, low, high) = _series(machine, cpu_idle, head)
+        line = lines.get(where) or lines.setdefault(where, Line(*where))
+        resolved.append((line, figure, low, high))
+    return resolved
 
 
 def _series(machine: str, cpu_idle: str, head: list[Any]) -> tuple[_Where, tuple[int, ...]]:
@@ -391,7 +415,7 @@ def command(args: argparse.Namespace) -> int:
     settings = _settings(args)
     # A long history: detection's workers start now and import what they need while the files are read.
     with Workers(start=len(find_results(args.paths)) >= EARLY_WORKERS_FROM) as workers:
-        found = build(_load(args), settings, workers)
+        found = build(_load(args), settings, workers, Memo(args.paths))
     lines = [line for line in found if line.changes or not args.steps_only]
     if args.format == "json":
         print(encode_json(as_json(lines), indent=True))  # a year of nightly files: orjson, not json
