@@ -40,9 +40,11 @@ they can never make a change on their own; they stay in the history, marked.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.machinery
 import importlib.util
 import itertools
+import json
 import math
 import multiprocessing
 import os
@@ -51,9 +53,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+
+from ipcbench import __version__
+
+if TYPE_CHECKING:
+    from ipcbench.cache import Memo
 
 PENALTY = 3.0  # cost of one boundary, in units of log(n) times the squared noise scale
 CLIP = 4.0  # figures further than this many noise scales from the median count as this far
@@ -112,11 +119,82 @@ def detect(values: Sequence[float], usable: Sequence[bool], settings: Settings) 
 
 
 def detect_many(
-    series: list[tuple[list[float], list[bool]]], settings: Settings, workers: Workers | None = None
+    series: list[tuple[list[float], list[bool]]],
+    settings: Settings,
+    workers: Workers | None = None,
+    memo: Memo | None = None,
 ) -> list[list[Change]]:
     """``detect`` over many series (values, usable), on every core when there are enough points to pay
     for the processes (a thousand files of a default run are ~300 series of a thousand points), or on
-    ``workers`` started earlier."""
+    ``workers`` started earlier; series whose changes the ``memo`` kept are not worked out again."""
+    if memo is None:
+        return _detect_all(series, settings, workers)
+    keys = [memo_key(values, usable, settings) for values, usable in series]
+    kept = memo.recall()
+    found = {key: changes for key in set(keys) if (changes := _decoded(kept.get(key))) is not None}
+    missing = [index for index, key in enumerate(keys) if key not in found]
+    for index, changes in zip(
+        missing, _detect_all([series[i] for i in missing], settings, workers), strict=True
+    ):
+        found[keys[index]] = changes
+    if missing:
+        memo.keep({key: _encoded(found[key]) for key in keys})
+    return [found[key] for key in keys]
+
+
+def memo_key(values: Sequence[float], usable: Sequence[bool], settings: Settings) -> str:
+    """What the changes of a series depend on: its figures and stable marks, the settings, and the code
+    that finds them (this module's text, ruptures' and numpy's versions)."""
+    digest = hashlib.blake2b(_code_identity().encode(), digest_size=20)
+    digest.update(repr(settings).encode())
+    digest.update(np.asarray(values, dtype="<f8").tobytes())
+    digest.update(np.asarray(usable, dtype=np.bool_).tobytes())
+    return digest.hexdigest()
+
+
+@functools.cache
+def _code_identity() -> str:
+    from importlib import metadata
+
+    try:
+        ruptures = metadata.version("ruptures")
+        source = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=20).hexdigest()
+    except (OSError, metadata.PackageNotFoundError):
+        ruptures, source = "?", f"{__version__}/{os.getpid()}"  # unknown code: nothing kept is used
+    return f"{source}/{ruptures}/{np.__version__}"
+
+
+def _encoded(changes: list[Change]) -> str:
+    return json.dumps(
+        [[c.index, c.ratio, c.ci and list(c.ci), c.p_value, c.before, c.after] for c in changes]
+    )
+
+
+def _decoded(text: str | None) -> list[Change] | None:
+    """Changes as ``_encoded`` wrote them (floats read back exactly); None when absent or damaged."""
+    if text is None:
+        return None
+    try:
+        return [
+            Change(
+                int(index),
+                float(ratio),
+                None if ci is None else (float(ci[0]), float(ci[1])),
+                float(p),
+                int(before),
+                int(after),
+            )
+            for index, ratio, ci, p, before, after in json.loads(text)
+        ]
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def _detect_all(
+    series: list[tuple[list[float], list[bool]]], settings: Settings, workers: Workers | None
+) -> list[list[Change]]:
+    if not series:
+        return []
     if workers is not None and workers.pool is not None:
         return _map(workers.pool, series, settings)
     if sum(len(values) for values, _ in series) < PARALLEL_FROM or _cores() < 2 or len(series) < 2:

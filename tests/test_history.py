@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from ipcbench import history
-from ipcbench.cache import summaries
+from ipcbench import changes, history
+from ipcbench.cache import CACHE_NAME, summaries
 from ipcbench.cli import main
 from tests.compare_docs import MECHANISMS, document, grid, pingpong, write
 
@@ -175,3 +177,43 @@ def test_a_tuned_cell_and_each_tier_are_series_of_their_own(tmp_path: Path) -> N
 def _p50s(cell: dict, rng: np.random.Generator) -> list[float]:
     """The cell's run p50s, moved together by 2% noise from file to file."""
     return [run["p50_ns"] * float(np.exp(rng.normal(0, 0.02))) for run in cell["runs"]]
+
+
+def test_change_points_are_remembered_by_series_settings_and_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noisy_series(tmp_path)
+
+    def history_json(*options: str) -> str:
+        assert main(["history", str(tmp_path), "--format", "json", *options]) == 0
+        return capsys.readouterr().out
+
+    first = history_json()
+    worked_out: list[int] = []
+    detect = changes.detect
+    monkeypatch.setattr(changes, "detect", lambda *args: worked_out.append(1) or detect(*args))
+    assert history_json() == first and not worked_out  # the same files: every series remembered
+    with sqlite3.connect(tmp_path / CACHE_NAME) as connection:
+        connection.execute("UPDATE detections SET changes = '[[1, 2' WHERE rowid = 1")
+    assert history_json() == first and len(worked_out) == 1  # a damaged one is worked out again
+    history_json("--threshold", "60%")
+    assert len(worked_out) > 1  # other settings: other results
+    assert json.loads(history_json("--threshold", "60%"))[0]["changes"] == []
+    write(document(grid(), machine="m1", created="2026-11-30T10:00:00Z"), tmp_path / "m1" / "new.json")
+    worked_out.clear()
+    history_json()
+    assert worked_out  # a new file makes new series
+    monkeypatch.setattr(changes, "_code_identity", lambda: "other code")
+    worked_out.clear()
+    history_json()
+    assert worked_out  # other code
+
+
+def test_without_a_cache_nothing_is_remembered_and_nothing_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    noisy_series(tmp_path)
+    monkeypatch.setenv("IPCBENCH_CACHE", "0")
+    assert main(["history", str(tmp_path), "--format", "json"]) == 0
+    assert not (tmp_path / CACHE_NAME).exists()
+    assert json.loads(capsys.readouterr().out)

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    from ipcbench.cache import summaries
+    from ipcbench.cache import Memo, summaries
     from ipcbench.report.page import render, shown
     from ipcbench.report.runs import load_runs
 
@@ -44,7 +44,7 @@ def command(args: argparse.Namespace) -> int:
         where = ", ".join(str(path) for path in args.paths)
         raise InputError(f"nothing to report: no result files in {where}")
     found = summaries(args.paths)
-    html = render(load_runs(summary.path for summary in shown(found)), found)
+    html = render(load_runs(summary.path for summary in shown(found)), found, Memo(args.paths))
     outfile.write(html, args.output, "the report")
     print(f"report: {args.output} ({len(found)} result file{'s' if len(found) != 1 else ''})")
     return 0

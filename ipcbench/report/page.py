@@ -21,7 +21,7 @@ import jinja2
 from markupsafe import Markup
 
 from ipcbench import __version__, history, idle
-from ipcbench.cache import Summary, summarize
+from ipcbench.cache import Memo, Summary, summarize
 from ipcbench.report import (
     choices,
     drawing,
@@ -66,9 +66,10 @@ def shown(found: list[Summary]) -> list[Summary]:
     return picked
 
 
-def render(runs: list[Run], found: list[Summary] | None = None) -> str:
+def render(runs: list[Run], found: list[Summary] | None = None, memo: Memo | None = None) -> str:
     """The whole page for ``runs`` (oldest first, at least one), with the Trends of ``found``: every file
-    given (summaries, oldest first; by default the runs themselves)."""
+    given (summaries, oldest first; by default the runs themselves); the history's change points come
+    from the ``memo`` where it kept them (``ipcbench.cache.Memo``)."""
     primary = runs[-1]
     found = found if found is not None else [summarize(run.document, run.path) for run in runs]
     jobs = _figure_jobs(primary, runs)
@@ -89,7 +90,7 @@ def render(runs: list[Run], found: list[Summary] | None = None) -> str:
         }
         context.update(_single_run(primary))
         context.update(_comparison(runs))
-        lines = history.build(found)
+        lines = history.build(found, memo=memo)
         drawn = drawer.finish(trends.figure_jobs(lines))
     context.update({name: _svg(drawn[name]) for name in jobs})
     context["trends"] = trends.trends(lines, drawn)
