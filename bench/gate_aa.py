@@ -1,34 +1,41 @@
-"""The gate's false alarms and sensitivity on A/A pairs: result files of one commit, measured in a row.
+"""The gate's false alarms and sensitivity on A/A pairs (result files of one commit, measured in a row),
+with and without the between-file noise term (``compare --noise-from``).
 
-Consecutive files make the pairs (1-2, 2-3, ...). A pair that fails the gate is a false alarm; with the
-confirming rerun (the next file as NEW2) it must fail twice. Sensitivity: every NEW cell, or one cell at a
-time (four per pair, fixed seed; and four cells that wait by blocking; a cell that regresses without the
-plant is no trial), is slowed by a factor (p50s times
-it, rates divided by it; the wake-up probe is left alone, as no code change can move it), and the gate must
-catch it. Every figure is given twice, on the same files: without the wake-up probes (the files stripped of
-``wake_probe``: the gate as it was) and with them. Runs the installed ``ipcbench.compare``.
+The files, oldest first, are split: the first ``--noise`` of them are the noise series (what CI keeps:
+earlier runs of the machine), the rest make the A/A pairs (1-2, 2-3, ...). A pair that fails the gate is
+a false alarm; with the confirming rerun (the next file as NEW2) it must fail twice. Sensitivity: every NEW
+cell, or one cell at a time (``PER_PAIR`` per pair, fixed seed; and as many cells that wait by blocking; a
+cell that regresses without the plant is no trial), is slowed by a factor (p50s times it, rates divided
+by it; the wake-up probe is left alone, as no code change can move it), and the gate must catch it. Every
+figure is given twice on the same pairs: the gate as it was (session floor and probes), and with each
+cell's own floor from the series.
 
-    python bench/gate_aa.py RESULTS_FOLDER
+``--rotate``: every consecutive pair of all the files, each with the noise series made of every other
+file (minus the pair and its confirming file). A/A files of one commit are exchangeable, so this is
+fair, and it gives more pairs from few files; the split is what CI does (the series before the pair).
+
+    python bench/gate_aa.py RESULTS_FOLDER [--noise 8] [--rotate]
 
 Make the files with ``ipcbench run --profile quick --output RESULTS_FOLDER`` in a row, all with the same
-``--cpu-idle``: ``poll`` measures the gate without the VM's wake-up modes (idle CPUs held polling), ``os``
-on the machine as it is. A folder that mixes the two has no A/A pairs, and the script says so.
+``--cpu-idle``. A folder that mixes policies has no A/A pairs: pass one policy's folder.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
-import itertools
 import random
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ipcbench import compare, compare_run, idle, store
+from ipcbench import compare, compare_noise, compare_run, frames, idle
 
 Loaded = tuple[Path, dict[str, Any]]
+Gate = Callable[[Loaded, Loaded], compare.Comparison]
 FACTORS = (1.3, 1.5, 2.0)
-PER_PAIR = 4
+PER_PAIR = 6
+SETTINGS = compare.Settings()
 
 
 def slowed(document: dict[str, Any], factor: float, only: int | None = None) -> dict[str, Any]:
@@ -46,18 +53,20 @@ def slowed(document: dict[str, Any], factor: float, only: int | None = None) -> 
     return result
 
 
-def stripped(loaded: Loaded) -> Loaded:
-    """The file as the gate saw it before the probe: no ``wake_probe``."""
-    return loaded[0], {k: v for k, v in loaded[1].items() if k != "wake_probe"}
+def gates(series: list[Loaded]) -> tuple[Gate, Gate]:
+    """The gate as it was, and with the between-file term over ``series``."""
+    between = compare_noise.of(series, SETTINGS)
+    return (
+        lambda a, b: compare.compare(a, b, SETTINGS),
+        lambda a, b: compare.compare(a, b, SETTINGS, between),
+    )
 
 
-def confirmed(base: Loaded, new: Loaded, again: Loaded) -> bool:
-    settings = compare.Settings()
-    first = compare.compare(base, new, settings)
+def confirmed(gate: Gate, base: Loaded, new: Loaded, again: Loaded) -> bool:
+    first = gate(base, new)
     if not first.failed:
         return False
-    checks = [(compare.compare(base, again, settings), compare.compare(new, again, settings))]
-    return compare_run.confirm(first, checks).failed
+    return compare_run.confirm(first, [(gate(base, again), gate(new, again))]).failed
 
 
 def measured(document: dict[str, Any], wait: str | None = None) -> list[int]:
@@ -68,64 +77,106 @@ def measured(document: dict[str, Any], wait: str | None = None) -> list[int]:
     ]
 
 
-def single_cells(pairs: list[tuple[Loaded, Loaded]], factor: float, wait: str | None) -> tuple[int, int]:
+def single_cells(
+    trials: list[tuple[Gate, Loaded, Loaded]], factor: float, wait: str | None
+) -> tuple[int, int]:
     """(caught, trials): one cell at a time slowed by ``factor``; cells that already regress without the
-    plant (A/A false alarms) are not trials. The same draws in both gates."""
+    plant (A/A false alarms of this gate) are not trials. The same draws for every gate."""
     rng = random.Random(9)
-    caught = trials = 0
-    for a, b in pairs:
-        alarms = {c.key for c in compare.compare(a, b).cells if c.regressed}
+    caught = count = 0
+    for gate, a, b in trials:
+        alarms = {c.key for c in gate(a, b).cells if c.regressed}
         candidates = measured(b[1], wait)
         for index in rng.sample(candidates, min(PER_PAIR, len(candidates))):
             key = compare.cell_key(b[1]["cells"][index])
             if key in alarms:
                 continue
-            trials += 1
-            comparison = compare.compare(a, (b[0], slowed(b[1], factor, index)))
+            count += 1
+            comparison = gate(a, (b[0], slowed(b[1], factor, index)))
             caught += any(c.key == key and c.regressed for c in comparison.cells)
-    return caught, trials
+    return caught, count
 
 
-def probe_moved(pairs: list[tuple[Loaded, Loaded]]) -> str:
-    from ipcbench import compare_probe
-
-    moved = []
-    for a, b in pairs:
-        moves = compare_probe.probe_moves(a[1], b[1])
-        moved.append(",".join(f"{m.kind} x{m.ratio:.2f}{'*' if m.moved else ''}" for m in moves.values()))
-    return "; ".join(moved) or "no probes"
-
-
-def figures(loaded: list[Loaded]) -> list[tuple[str, str]]:
-    pairs = list(itertools.pairwise(loaded))
-    triples = list(zip(loaded, loaded[1:], loaded[2:], strict=False))
+def figures(cases: list[tuple[Gate, Loaded, Loaded, Loaded | None]]) -> list[tuple[str, str]]:
+    """The rows for one gate over ``cases``: (gate, BASE, NEW, NEW2 or None)."""
+    pairs = [(gate, a, b) for gate, a, b, _ in cases]
+    triples = [(gate, a, b, c) for gate, a, b, c in cases if c is not None]
+    failing = [sum(cell.regressed for cell in gate(a, b).cells) for gate, a, b in pairs]
     rows = [
-        ("A/A pairs failing", f"{sum(compare.compare(a, b).failed for a, b in pairs)} of {len(pairs)}"),
+        ("A/A pairs failing", f"{sum(gate(a, b).failed for gate, a, b in pairs)} of {len(pairs)}"),
+        ("  failing cells per pair", ",".join(map(str, failing))),
         ("  with the confirming rerun", f"{sum(confirmed(*t) for t in triples)} of {len(triples)}"),
     ]
     for factor in FACTORS:
-        caught = sum(compare.compare(a, (b[0], slowed(b[1], factor))).failed for a, b in pairs)
+        caught = sum(gate(a, (b[0], slowed(b[1], factor))).failed for gate, a, b in pairs)
         rows.append((f"every cell {factor}x slower: gate fails", f"{caught} of {len(pairs)}"))
     for factor in FACTORS:
         for wait in (None, "block"):
-            caught, trials = single_cells(pairs, factor, wait)
+            caught, count = single_cells(pairs, factor, wait)
             which = "one blocking cell" if wait else "one cell"
-            rows.append((f"{which} {factor}x slower: caught", f"{caught} of {trials}"))
+            rows.append((f"{which} {factor}x slower: caught", f"{caught} of {count}"))
     return rows
 
 
+def cases(
+    loaded: list[Loaded], noise: int, rotate: bool, which: int
+) -> list[tuple[Gate, Loaded, Loaded, Loaded | None]]:
+    """Each A/A pair with its gate (``which``: 0 as it was, 1 with the term) and its confirming file."""
+    found = []
+    if not rotate:
+        series, rest = loaded[:noise], loaded[noise:]
+        gate = gates(series)[which]
+        for i in range(len(rest) - 1):
+            found.append((gate, rest[i], rest[i + 1], rest[i + 2] if i + 2 < len(rest) else None))
+        return found
+    for i in range(len(loaded) - 1):
+        again = loaded[i + 2] if i + 2 < len(loaded) else None
+        series = [x for j, x in enumerate(loaded) if j not in (i, i + 1, i + 2)]
+        found.append((gates(series)[which], loaded[i], loaded[i + 1], again))
+    return found
+
+
+def floors(series: list[Loaded]) -> str:
+    """The widest between-file floors of the series, for the reader."""
+    between = compare_noise.of(series, SETTINGS)
+    known = sorted(
+        (
+            (n.floor, k)
+            for k, n in between.cells.items()
+            if n.floor is not None and compare.gates(k[1], k[0][2], SETTINGS)
+        ),
+        reverse=True,
+    )
+    shown = ", ".join(f"{compare.key_name(k[0])} x{f:.2f}" for f, k in known[:6])
+    return (
+        f"{len(known)} gated cell metrics with a floor; widest: {shown}"
+        if known
+        else "no cell has enough files"
+    )
+
+
 def main() -> None:
-    files = sorted(Path(sys.argv[1]).rglob("*.json"))
-    loaded = [(path, store.load(path)) for path in files]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", type=Path)
+    parser.add_argument(
+        "--noise", type=int, default=compare_noise.MIN_FILES, help="files in the noise series"
+    )
+    parser.add_argument("--rotate", action="store_true", help="every pair, the other files as the series")
+    args = parser.parse_args()
+    loaded = frames.collect([args.folder])
     policies = sorted({idle.policy_of(document) for _, document in loaded})
     mixed = " (MIXED: pairs across policies are not A/A pairs)" if len(policies) > 1 else ""
-    print(f"{len(loaded)} files, CPU idle {', '.join(policies)}{mixed}")
-    before, after = figures([stripped(x) for x in loaded]), figures(loaded)
-    moves = probe_moved(list(itertools.pairwise(loaded)))
-    print(f"probe moves per pair (* = moved): {moves}")
-    print(f"{'':42s} {'without probe':>14s} {'with probe':>12s}")
+    how = (
+        "rotating: each pair against the other files" if args.rotate else f"first {args.noise} as the series"
+    )
+    print(f"{len(loaded)} files, CPU idle {', '.join(policies)}{mixed}; {how}")
+    if not args.rotate:
+        print(f"  series floors: {floors(loaded[: args.noise])}")
+    before = figures(cases(loaded, args.noise, args.rotate, 0))
+    after = figures(cases(loaded, args.noise, args.rotate, 1))
+    print(f"{'':42s} {'as it was':>18s} {'+ between-file':>18s}")
     for (name, old), (_, new) in zip(before, after, strict=True):
-        print(f"{name:42s} {old:>14s} {new:>12s}")
+        print(f"{name:42s} {old:>18s} {new:>18s}")
 
 
 if __name__ == "__main__":

@@ -22,16 +22,13 @@ each is judged like with like:
   spread of points, not an interval bound against it, so run noise is not counted twice. With fewer than
   ``MIN_SCATTER_CELLS`` cells there is neither: the scatter falls back to ``FALLBACK_SCATTER``, measured.
 
-When the two files were measured with different settings (placement, profile, message checking, ...) or
-on different machines, the differences are named and the session is not used to explain them away: the
-scatter falls back to ``FALLBACK_SCATTER`` and nothing is subtracted. A cell that turns unstable and is
-clearly worse fails as "unstable and slower", unless NEW was measured on a busy machine (then it is
-"unstable: rerun", as the gate line says). ``--confirm NEW2`` demands the same regression in a second
-NEW run that agrees with the first; ``--confirm-base BASE2`` demands it against a second BASE run that
-agrees with the first (the only way to catch a BASE measured too fast; ``compare_run``).
-
-A machine whose wake-ups changed between the files (its wake-up probes moved, ``compare_probe``) moves
-every cell that waits by blocking, though each file's runs agree: such cells are judged against the probe.
+Files measured with different settings or on different machines are compared as such: the differences
+are named, and the session explains nothing away (``FALLBACK_SCATTER``, no shift taken out). A cell that
+turns unstable and clearly worse fails as "unstable and slower" (unless NEW's machine was busy: "unstable:
+rerun"). Around this module: ``compare_run`` (reading, ``--confirm`` and ``--confirm-base``: a second run
+must repeat the regression and agree with the first), ``compare_probe`` (cells that wait judged against a
+moved wake-up probe), ``compare_noise`` (each cell's own floor from earlier files of the machine:
+``--noise-from``), ``compare_output`` (printing).
 """
 
 from __future__ import annotations
@@ -39,15 +36,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ipcbench import idle, stats, store, workloads
 from ipcbench.errors import InputError
 from ipcbench.frames import Loaded
 from ipcbench.transports import keyed_variant, label
 from ipcbench.units import format_size
+
+if TYPE_CHECKING:
+    from ipcbench.compare_noise import BetweenFiles
 
 CellKey = tuple[str, str | None, str, int, str]  # (transport, variant, workload, size, impl)
 
@@ -75,6 +73,7 @@ def mechanism_text(transport: str, variant: str | None, impl: str) -> str:
     return label(transport, variant) + ("" if impl == "python" else f" [{impl}]")
 
 
+BETWEEN = "within between-file noise"  # a move this cell's earlier files show it makes (``compare_noise``)
 MIN_SCATTER_CELLS = 6
 # The session scatter (robust SD of log moves) assumed when it cannot be measured: fewer cells than
 # MIN_SCATTER_CELLS, or files whose settings differ. Quick-profile A/A pairs on the shared 2-core VM moved
@@ -123,6 +122,8 @@ class Change:
     noise_floor: float | None  # slowdown factor beyond the session shift that its scatter can reach
     verdict: str  # "slower", "faster", "within noise", "same", "too few runs"
     level: float | None = None  # the coverage of ``ci`` (0.90 with 3 runs a side)
+    between_floor: float | None = None  # this cell's own floor from earlier files (``compare_noise``)
+    held: bool = False  # beyond the session floor, but held back by ``between_floor`` alone
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,8 @@ class Comparison:
     ignored_shifts: list[tuple[str, str]] = field(default_factory=list)  # session shifts not confirmed
     differences: list[str] = field(default_factory=list)  # settings or machine that differ, named
     probes: dict[str, Any] = field(default_factory=dict)  # wait mode -> compare_probe.ProbeMove
+    between: BetweenFiles | None = None  # the between-file noise series (``--noise-from``), if given
+    between_unused: str | None = None  # why a given series was not used for this pair of files
 
     @property
     def regressions(self) -> list[CellResult]:
@@ -195,15 +198,9 @@ class Session:
 # ---- statistics ---------------------------------------------------------------------------------------
 
 
-def _runs(cell: dict[str, Any], metric: Metric) -> list[float]:
+def runs_of(cell: dict[str, Any], metric: Metric) -> list[float]:
     runs = cell.get("runs") or []
     return [float(run[metric.run_key]) for run in runs if run.get(metric.run_key) is not None]
-
-
-def _log_slowdown(values: list[float], metric: Metric) -> float:
-    """log of the median figure, signed so that larger means slower."""
-    value = math.log(max(float(np.median(values)), 1e-300))
-    return -value if metric.bigger_is_better else value
 
 
 def _slowdown_interval(ci: list[float] | None, metric: Metric, slowdown: float) -> tuple[float, float]:
@@ -217,7 +214,12 @@ def _slowdown_interval(ci: list[float] | None, metric: Metric, slowdown: float) 
 
 
 def measure_change(
-    base: list[float], new: list[float], metric: Metric, settings: Settings, session: Session | None
+    base: list[float],
+    new: list[float],
+    metric: Metric,
+    settings: Settings,
+    session: Session | None,
+    between: float | None = None,
 ) -> Change:
     interval = stats.ratio_interval(new, base)
     ratio, ci = (interval.point, interval.bounds) if interval else stats.ratio_ci(new, base)
@@ -232,74 +234,26 @@ def measure_change(
     shift, floor = 1.0, 1.0
     if session is not None and settings.noise_z > 0:
         shift, floor = (session.shift if session.comparable else 1.0), session.floor
+    # The cell's own between-file floor, where earlier files give one: the larger floor decides (both
+    # estimate the spread of the same move; ``compare_noise``).
+    wall = max(floor, between or 1.0) if settings.noise_z > 0 else floor
+    beyond = 0.0  # how far the point stands out of the session, in the direction found significant
     if stats.smallest_p(len(base), len(new)) > settings.alpha + tolerance:
         verdict = "too few runs"
     elif p_slower <= settings.alpha + tolerance and slow_low > bar:
-        verdict = "slower" if slowdown / shift > floor else "within noise"
+        beyond = slowdown / shift
+        verdict = "slower" if beyond > wall else "within noise"
     elif p_faster <= settings.alpha + tolerance and 1 / slow_high > bar:
-        verdict = "faster" if shift / slowdown > floor else "within noise"
+        beyond = shift / slowdown
+        verdict = "faster" if beyond > wall else "within noise"
     else:
         verdict = "same"
     level = interval.level if interval else None
-    return Change(metric.name, ratio, ci, p_slower, p_faster, slowdown, floor, verdict, level)
+    held = floor < beyond <= wall
+    return Change(metric.name, ratio, ci, p_slower, p_faster, slowdown, floor, verdict, level, between, held)
 
 
-# ---- session noise ------------------------------------------------------------------------------------
-
-
-def sessions(
-    pairs: dict[CellKey, tuple[dict[str, Any], dict[str, Any]]], settings: Settings, comparable: bool = True
-) -> dict[tuple[str, str], Session]:
-    """How all cells of each workload moved between BASE and NEW, per metric (``Session``).
-
-    The shift is the median of the cells' point moves (log slowdowns) and the scatter their robust SD
-    around it (1.4826 x MAD), both from the cells stable in both files when there are enough, so a change
-    common to every cell neither hides itself in the scatter nor counts as a regression of each cell.
-    ``comparable`` False (different settings or machines): the scatter falls back to ``FALLBACK_SCATTER``
-    and the shift is reported but not taken out.
-    """
-    found: dict[tuple[str, str], Session] = {}
-    for workload in workloads.WORKLOADS:
-        for metric in _metrics_of(workload):
-            marked = [
-                (math.log(slowdown), bool(base.get("unstable") or new.get("unstable")))
-                for (_, _, kind, _, _), (base, new) in pairs.items()
-                if kind == workload and (slowdown := _point_move(base, new, metric)) is not None
-            ]
-            stable = [move for move, unstable in marked if not unstable]
-            # Like with like: stable cells are judged against how the stable cells moved, when there are
-            # enough of them; cells measured on a busy machine would blow the floor up for all.
-            moves = stable if len(stable) >= MIN_SCATTER_CELLS else [move for move, _ in marked]
-            if moves:
-                found[(workload, metric.name)] = _session(moves, settings, comparable)
-    return found
-
-
-def _point_move(base: dict[str, Any], new: dict[str, Any], metric: Metric) -> float | None:
-    """The cell's point slowdown NEW against BASE (the same estimate ``measure_change`` gives)."""
-    base_runs, new_runs = _runs(base, metric), _runs(new, metric)
-    if not base_runs or not new_runs:
-        return None
-    ratio, _ = stats.ratio_ci(new_runs, base_runs)
-    if not ratio > 0:
-        return None
-    return 1 / ratio if metric.bigger_is_better else ratio
-
-
-def _session(moves: list[float], settings: Settings, comparable: bool) -> Session:
-    enough = len(moves) >= MIN_SCATTER_CELLS
-    interval = stats.median_interval(moves) if enough else None
-    centre = float(np.median(moves)) if enough else 0.0
-    shift_ci = [math.exp(interval.low), math.exp(interval.high)] if interval else None
-    level = interval.level if interval else None
-    measured = enough and comparable
-    array = np.asarray(moves)
-    scatter = 1.4826 * float(np.median(np.abs(array - centre))) if measured else FALLBACK_SCATTER
-    floor = math.exp(settings.noise_z * scatter)
-    return Session(len(moves), math.exp(centre), comparable, shift_ci, level, scatter, measured, floor)
-
-
-def _metrics_of(workload: str) -> list[Metric]:
+def metrics_of(workload: str) -> list[Metric]:
     return [METRICS[name] for name in workloads.get(workload).metrics]
 
 
@@ -318,8 +272,11 @@ def cells_by_key(document: dict[str, Any], where: Path) -> dict[CellKey, dict[st
     return found
 
 
-def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comparison:
-    """Compare two loaded result files (``(path, document)`` pairs)."""
+def compare(
+    base: Loaded, new: Loaded, settings: Settings | None = None, between: BetweenFiles | None = None
+) -> Comparison:
+    """Compare two loaded result files (``(path, document)`` pairs); ``between``: earlier files' noise
+    per cell (``compare_noise``), used when it was measured like both."""
     settings = settings or Settings()
     (base_path, base_doc), (new_path, new_doc) = base, new
     base_cells, new_cells = cells_by_key(base_doc, base_path), cells_by_key(new_doc, new_path)
@@ -332,7 +289,9 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
         if base_cells[key]["status"] == "ok" and new_cells[key]["status"] == "ok"
     }
     differences = setting_differences(base_doc, new_doc)
-    from ipcbench import compare_probe  # imported here: it builds on this module's cells and verdicts
+    # Imported here: they build on this module's cells and verdicts.
+    from ipcbench import compare_probe
+    from ipcbench.compare_session import beside, sessions
 
     probes = compare_probe.probe_moves(base_doc, new_doc)
     found = sessions(pairs, settings, comparable=not differences)
@@ -340,16 +299,18 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
     # of them), the scatter never below every cell's: those cells' own modes (spinning) stay in the floor.
     alone = sessions(compare_probe.unaffected(pairs, probes), settings, comparable=not differences)
     found.update(
-        {key: _beside(one, found[key]) for key, one in alone.items() if one.cells >= MIN_SCATTER_CELLS}
+        {key: beside(one, found[key]) for key, one in alone.items() if one.cells >= MIN_SCATTER_CELLS}
     )
+    unused = between.unusable(differences, new_doc) if between is not None else None
+    own = between if unused is None else None
     results = [
-        _cell_result(key, base_cells.get(key), new_cells.get(key), settings, found)
+        _cell_result(key, base_cells.get(key), new_cells.get(key), settings, found, own)
         for key in _ordered(base_cells, new_cells)
     ]
     results = compare_probe.apply(
         results,
         probes,
-        lambda cell, again: _cell_result(cell.key, cell.base, again, settings, found),
+        lambda cell, again: _cell_result(cell.key, cell.base, again, settings, found, own),
         settings,
     )
     return Comparison(
@@ -362,12 +323,8 @@ def compare(base: Loaded, new: Loaded, settings: Settings | None = None) -> Comp
         found,
         differences=differences,
         probes=probes,
-    )
-
-
-def _beside(alone: Session, every: Session) -> Session:
-    return (
-        alone if alone.scatter >= every.scatter else replace(alone, scatter=every.scatter, floor=every.floor)
+        between=between,
+        between_unused=unused,
     )
 
 
@@ -397,6 +354,7 @@ def _cell_result(
     new: dict[str, Any] | None,
     settings: Settings,
     found: dict[tuple[str, str], Session],
+    between: BetweenFiles | None = None,
 ) -> CellResult:
     if base is None or new is None:
         side = "BASE" if new is None else "NEW"
@@ -404,14 +362,15 @@ def _cell_result(
     if base["status"] != "ok" or new["status"] != "ok":
         return _not_measured(key, base, new)
     changes: dict[str, Change] = {}
-    for metric in _metrics_of(key[2]):
-        base_runs, new_runs = _runs(base, metric), _runs(new, metric)
+    for metric in metrics_of(key[2]):
+        base_runs, new_runs = runs_of(base, metric), runs_of(new, metric)
         if not base_runs or not new_runs:
             continue
         if metric.name == "p99" and not _tail_supported(base, new):
             continue  # a run's "p99" of a few dozen samples is its maximum
         session = found.get((key[2], metric.name))
-        changes[metric.name] = measure_change(base_runs, new_runs, metric, settings, session)
+        own = between.floor(key, metric.name) if between is not None else None
+        changes[metric.name] = measure_change(base_runs, new_runs, metric, settings, session, own)
     return _judge(CellResult(key, base, new, changes), settings)
 
 
@@ -473,6 +432,9 @@ def _judge(cell: CellResult, settings: Settings) -> CellResult:
         return replace(cell, verdict="faster", detail=describe(max(faster, key=_size)))
     if any(c.verdict == "within noise" for c in gated):
         noisy = max((c for c in gated if c.verdict == "within noise"), key=_size)
+        held = [c for c in gated if c.held]  # past the session floor: its own earlier files held it back
+        if held:
+            return replace(cell, verdict=BETWEEN, detail=describe(max(held, key=_size)))
         return replace(cell, verdict="within session noise", detail=describe(noisy))
     if gated and all(c.verdict == "too few runs" for c in gated):
         return replace(cell, verdict="too few runs to tell")

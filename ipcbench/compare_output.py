@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ipcbench import compare_probe, idle, outfile, stats
+from ipcbench import compare_noise, compare_probe, idle, outfile, stats
 from ipcbench.compare import (
+    BETWEEN,
     METRICS,
     CellResult,
     Change,
@@ -49,6 +50,7 @@ STYLE = {
     "faster": "green",
     "unstable: rerun": "yellow",
     compare_probe.UNDECIDED: "yellow",
+    BETWEEN: "yellow",
 }
 
 
@@ -56,7 +58,15 @@ def command(args: argparse.Namespace) -> int:
     """``ipcbench compare``: every input checked first, then compare, print, and gate."""
     if args.output is not None:
         outfile.check(args.output, "the comparison")
-    comparison = run(args.base, args.new, settings_from(args), args.confirm, args.confirm_base)
+    comparison = run(
+        args.base,
+        args.new,
+        settings_from(args),
+        args.confirm,
+        args.confirm_base,
+        args.noise_from,
+        args.noise_files,
+    )
     text = render(comparison, args.format)
     if args.output is not None:
         outfile.write(text, args.output, "the comparison")
@@ -102,7 +112,8 @@ def method_text(comparison: Comparison) -> str:
         f"(90% with 3 runs a side). A change is significant when a one-sided Mann-Whitney U test over the "
         f"runs gives p <= {settings.alpha:g} and its whole interval lies beyond {settings.threshold:.0%}; "
         f"the gate ({gate_text(settings)}) also needs its point to stand out of the session noise floor, "
-        f"beyond the session-wide shift."
+        f"beyond the session-wide shift"
+        + (", and out of its own between-file noise (--noise-from)." if comparison.between else ".")
     )
 
 
@@ -192,6 +203,7 @@ def notes(comparison: Comparison) -> list[str]:
         )
     notes.extend(compare_probe.notes(comparison))
     notes.extend(noise_notes(comparison.noise, settings))
+    notes.extend(compare_noise.notes(comparison))
     return notes
 
 
@@ -341,6 +353,7 @@ def as_json(comparison: Comparison) -> dict[str, Any]:
         "sessions": {f"{w}/{m}": _session_json(session) for (w, m), session in comparison.noise.items()},
         "shifted": [f"{w}/{m}" for w, m in comparison.shifted],
         "wake_probes": compare_probe.as_json(comparison),
+        "between_files": compare_noise.as_json(comparison),
         "differences": comparison.differences,
         "notes": notes(comparison),
         "cells": [_cell_json(cell) for cell in comparison.cells],
@@ -410,5 +423,7 @@ def _change_json(change: Change) -> dict[str, Any]:
         "p_faster": change.p_faster,
         "slowdown": change.slowdown,
         "noise_floor": change.noise_floor,
+        "between_floor": change.between_floor,
+        "held_by_between_files": change.held,
         "verdict": change.verdict,
     }

@@ -6,10 +6,12 @@ The comparison itself is ``compare``; printing is ``compare_output``.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 from dataclasses import replace
 from pathlib import Path
 
+from ipcbench import compare_noise
 from ipcbench.compare import METRICS, CellKey, CellResult, Comparison, Settings, compare
 from ipcbench.compare_probe import UNDECIDED
 from ipcbench.errors import InputError
@@ -115,6 +117,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="25%",
         help="a session-wide shift fails the gate when its whole interval lies beyond this (default 25%%)",
     )
+    parser.add_argument(
+        "--noise-from",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILES_OR_FOLDER",
+        help="earlier result files of this machine and settings (files or folders, repeatable): each cell's "
+        "move must also exceed --noise-z of its own robust SD between those files (at least "
+        f"{compare_noise.MIN_FILES} files; cells with fewer keep the session floor alone)",
+    )
+    parser.add_argument(
+        "--noise-files",
+        type=int,
+        default=compare_noise.NEWEST,
+        metavar="N",
+        help=f"how many of the newest --noise-from files to use (default {compare_noise.NEWEST})",
+    )
     parser.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     parser.add_argument(
         "-o", "--output", type=Path, help="write the report to this file (the gate lines still print)"
@@ -146,17 +165,24 @@ def run(
     settings: Settings,
     confirm_with: list[Path] | None = None,
     confirm_base: list[Path] | None = None,
+    noise_from: list[Path] | None = None,
+    noise_files: int = compare_noise.NEWEST,
 ) -> Comparison:
     """Load, compare and confirm: everything ``ipcbench compare`` does before it prints."""
     base_loaded, new_loaded = newest(base), newest(new)
     # Read the confirming runs now, not only when a regression needs them: a typo must fail today.
     news = [newest(path) for path in confirm_with or []]
     bases = [newest(path) for path in confirm_base or []]
-    comparison = compare(base_loaded, new_loaded, settings)
+    between = None
+    if noise_from:  # the files being compared are never their own noise
+        compared = [base_loaded, new_loaded, *news, *bases]
+        between = compare_noise.read(noise_from, new_loaded, compared, settings, noise_files)
+    comparison = compare(base_loaded, new_loaded, settings, between)
     if (news or bases) and comparison.failed:
+        again = functools.partial(compare, settings=settings, between=between)
         comparison = confirm(
             comparison,
-            [(compare(base_loaded, n, settings), compare(new_loaded, n, settings)) for n in news],
-            [(compare(b, new_loaded, settings), compare(base_loaded, b, settings)) for b in bases],
+            [(again(base_loaded, n), again(new_loaded, n)) for n in news],
+            [(again(b, new_loaded), again(base_loaded, b)) for b in bases],
         )
     return comparison

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from ipcbench import compare_noise
 from ipcbench.compare import (
     FALLBACK_SCATTER,
     MIN_SCATTER_CELLS,
@@ -55,7 +56,10 @@ def regression_line(cell: CellResult, settings: Settings) -> str:
 
 
 def _floor_text(change: Change) -> str:
-    return "unknown" if change.noise_floor is None else f"x{change.noise_floor:.3f} beyond the session shift"
+    if change.noise_floor is None:
+        return "unknown"
+    own = "" if change.between_floor is None else f", its own between-file floor x{change.between_floor:.3f}"
+    return f"x{change.noise_floor:.3f} beyond the session shift{own}"
 
 
 def gate_lines(comparison: Comparison) -> list[str]:
@@ -82,6 +86,7 @@ def gate_lines(comparison: Comparison) -> list[str]:
             f"gate: pass: no cell regressed beyond {settings.threshold:.0%} and the session noise, and no "
             f"session-wide shift beyond {settings.shift_threshold:.0%} ({gate_text(settings)}){extra}"
         )
+    lines.extend(compare_noise.held_lines(comparison))
     if comparison.unconfirmed:
         lines.append(f"  not confirmed by the second run (ignored): {', '.join(comparison.unconfirmed)}")
     return lines

@@ -24,7 +24,7 @@ Loaded = tuple[Path, dict[str, Any]]
 LATENCY_COLUMNS = ("p50", "p90", "p99", "p999", "min", "max", "mean", "stdev")
 
 
-def _looks_like_result(path: Path) -> bool:
+def looks_like_result(path: Path) -> bool:
     """Cheap sniff: a JSON object with a ``schema_version`` key (ours, valid or not) is a result file."""
     try:
         with path.open(encoding="utf-8") as handle:
@@ -45,7 +45,7 @@ def collect(paths: Iterable[Path | str]) -> list[Loaded]:
         if not path.exists():
             raise ResultFileError(f"{path}: no such file or folder")
         if path.is_dir():
-            members = [p for p in store.find_results([path]) if _looks_like_result(p)]
+            members = [p for p in store.find_results([path]) if looks_like_result(p)]
             if not members:
                 raise ResultFileError(f"{path}: no result files in this folder")
         else:
