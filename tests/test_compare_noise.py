@@ -182,3 +182,14 @@ def test_the_small_sample_factor_keeps_the_tail_probability() -> None:
     target = 0.0013499
     assert target * 0.75 < passed < target * 1.33
     assert float(np.mean(moves > z * sds * math.sqrt(2))) > 10 * target  # why the factor is there
+
+
+def test_the_ci_gate_reads_the_stored_series_in_both_comparisons() -> None:
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    workflow = yaml.safe_load((root / ".github/workflows/bench.yml").read_text())
+    script = "\n".join(step.get("run", "") for step in workflow["jobs"]["gate"]["steps"])
+    assert "git fetch --quiet --depth 1 origin bench-results" in script
+    assert 'noise=(--noise-from "noise/results/$MACHINE")' in script
+    assert script.count('"${noise[@]}"') == 2  # the first comparison and the confirming one
