@@ -10,11 +10,14 @@ the two files alone. Only earlier files show how far *this* cell moves between f
 
 Per cell and metric (the gate's own statistic: the cell's log move beyond the session shift):
 
-1. each file's level is the log of the cell's figure (the median of its runs, ``stats.figure``); a file
-   where the cell is unstable is left out, as ``history`` leaves it out;
+1. each file's level is the log of the cell's figure (the median of its runs, ``stats.figure``), in every
+   file that measured it, unstable or not: the gate meets both kinds, and excluding the files where a cell
+   was erratic would make it look steadier than it is (``history`` leaves them out for another reason:
+   they must not make a change point on their own; here the median of differences keeps a few wild
+   files from deciding);
 2. less the session's level: the running sum of the session shifts between consecutive files (the median
-   move of the workload's stable cells, as ``compare.sessions`` measures it), since the gate takes that
-   shift out of the cell's move too;
+   move of the workload's cells, as the gate's session shift), since the gate takes that shift out of the
+   cell's move too;
 3. the robust SD of one file's level from the MAD of the first differences (``changes.noise_scale``): an
    earlier code change in the series is one large difference, which the median ignores;
 4. a move between two files has sqrt(2) times that SD, and the floor is exp(noise_z x factor x that SD),
@@ -56,7 +59,7 @@ Noise = tuple[CellKey, str]  # (cell, metric name)
 class CellNoise:
     """One cell's between-file noise for one metric."""
 
-    files: int  # files of the series in which the cell was measured and stable
+    files: int  # files of the series in which the cell was measured
     sd: float | None  # robust SD of one file's log level beyond the session (None: fewer than MIN_FILES)
     factor: float | None  # the small-sample factor for ``files`` at the settings' noise_z
     floor: float | None  # slowdown beyond the session shift a move must pass: exp(z factor sd sqrt 2)
@@ -168,10 +171,10 @@ def estimate(series: list[Loaded], settings: Settings) -> dict[Noise, CellNoise]
 
 
 def _levels(document: dict[str, Any], where: Path) -> dict[Noise, float]:
-    """Each stable cell's log figure per metric, signed so that larger is slower."""
+    """Each measured cell's log figure per metric, signed so that larger is slower."""
     found = {}
     for key, cell in compare.cells_by_key(document, where).items():
-        if cell["status"] != "ok" or cell.get("unstable"):
+        if cell["status"] != "ok":
             continue
         for metric in compare.metrics_of(key[2]):
             runs = compare.runs_of(cell, metric)

@@ -294,7 +294,10 @@ def mwu_greater(x: list[float], y: list[float]) -> float:
         return 1.0
     if math.comb(len(x) + len(y), len(x)) > MWU_EXACT_LIMIT:
         return float(scipy_stats.mannwhitneyu(x, y, alternative="greater", method="asymptotic").pvalue)
-    ranks = scipy_stats.rankdata(np.concatenate([x, y]))
+    from ipcbench.changes import centred_ranks  # midranks in numpy: scipy's rankdata was 70% of compare
+
+    # Centred ranks shift every rank sum of len(x) ranks alike, so the comparison below is unchanged.
+    ranks = centred_ranks(np.concatenate([x, y]).astype(float))
     observed = ranks[: len(x)].sum()
     picks = np.array(list(combinations(range(len(ranks)), len(x))))
     return float(np.mean(ranks[picks].sum(axis=1) >= observed - 1e-9))
