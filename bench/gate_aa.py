@@ -234,9 +234,8 @@ def main() -> None:
     ORIGINAL.update(loaded)
     policies = sorted({idle.policy_of(document) for _, document in loaded})
     mixed = " (MIXED: pairs across policies are not A/A pairs)" if len(policies) > 1 else ""
-    how = (
-        "rotating: each pair against the other files" if args.rotate else f"first {args.noise} as the series"
-    )
+    pairs = f"the last {args.pairs} as the A/A files" if args.pairs else "the rest as the A/A files"
+    how = "each pair against the other files" if args.rotate else f"{args.noise} as the series, {pairs}"
     print(f"{len(loaded)} files, CPU idle {', '.join(policies)}{mixed}; {how}")
     if not args.rotate:
         rest = len(loaded) - args.noise if args.pairs is None else args.pairs
