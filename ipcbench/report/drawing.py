@@ -108,12 +108,15 @@ class Drawing:
         for queue in self.queues:
             queue.close()
 
-    def finish(self, later: Jobs) -> dict[str, str | None]:
+    def finish(self, later: Jobs, meanwhile: Callable[[], object] | None = None) -> dict[str, str | None]:
         """Every figure: ``later`` drawn first (give the slowest first), here and by as many new drawers
-        as cores are spare, then what the first drawers have not started."""
+        as cores are spare, then what the first drawers have not started; ``meanwhile`` is called here
+        once nothing is left to start, while the drawers finish theirs."""
         self.queues.insert(0, _Queue(later))
         self._fork(min(self.spare, len(later)), self.queues)
         drawn = _drain(self.queues)
+        if meanwhile is not None:
+            meanwhile()
         while self.drawers:
             process, receive = self.drawers.pop()
             outcome = _receive(receive)

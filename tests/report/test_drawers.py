@@ -47,6 +47,8 @@ def test_an_error_in_a_drawer_is_raised_in_the_caller_and_no_drawer_is_left() ->
     assert not multiprocessing.active_children()
 
 
-def test_nothing_to_draw_later_still_draws_the_first() -> None:
+def test_nothing_to_draw_later_still_draws_the_first_and_the_caller_works_meanwhile() -> None:
+    called: list[int] = []
     with drawing.Drawing(_jobs("run", 2)) as drawer:
-        assert set(drawer.finish({})) == {"run0", "run1"}
+        assert set(drawer.finish({}, lambda: called.append(1))) == {"run0", "run1"}
+    assert called == [1]
