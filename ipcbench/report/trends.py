@@ -69,7 +69,7 @@ def _machines(lines: list[Line]) -> dict[str, list[Line]]:
 
 
 def figure_jobs(lines: list[Line]) -> dict[str, Callable[[], str | None]]:
-    """The figures of the section, by name, not drawn yet (``plotting.draw_all`` draws them)."""
+    """The figures of the section, by name, not drawn yet (``drawing.Drawing`` draws them)."""
     return {
         _name(machine, workload): partial(
             _figure, machine, [line for line in own if line.key[2] == workload], workload
