@@ -110,7 +110,7 @@ def _most_rows(panels: list[tuple[str, list[Rung]]]) -> int:
 
 def _ladder_panel(ax: object, title: str, chosen: list[Rung]) -> None:
     from matplotlib.axes import Axes
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     assert isinstance(ax, Axes)
     names = [plotting.plain(rung.mechanism) for rung in chosen]
@@ -124,7 +124,7 @@ def _ladder_panel(ax: object, title: str, chosen: list[Rung]) -> None:
     # A panel can span about a decade (stream at 1 MiB or 16 MiB), where matplotlib labelled the minor ticks
     # too and the labels ran into each other: labels at 1 and 3 of each decade on such a short axis, at the
     # decades alone on a longer one, none on minor ticks.
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 3.0)))
+    plotting.in_view(ax.xaxis, subs=(1.0, 3.0))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _tick_text(ax, x)))
     ax.xaxis.set_minor_formatter(NullFormatter())
     # Bars start at the axis' left end: below the smallest floor, so the shortest bar still shows.

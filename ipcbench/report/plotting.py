@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogFormatter, LogLocator, NullLocator
 
@@ -151,11 +152,16 @@ class InView(LogLocator):
         return [tick for tick in super().__call__() if low / close <= tick <= high * close]
 
 
+def in_view(axis: Axis, subs: tuple[float, ...] = (1.0,)) -> None:
+    """A log axis' ticks (at ``subs`` of each decade, minor ones as matplotlib chooses) only where drawn."""
+    axis.set_major_locator(InView(subs=subs))
+    axis.set_minor_locator(InView(subs="auto"))
+
+
 def log_y(axes: Axes, label: str, unit: str) -> None:
     """A log y axis labelled in ``unit``, spanning at least a factor of 4 (call after plotting)."""
     axes.set_yscale("log")
-    axes.yaxis.set_major_locator(InView())
-    axes.yaxis.set_minor_locator(InView(subs="auto"))
+    in_view(axes.yaxis)
     low, high = axes.dataLim.intervaly
     if 0 < low <= high < 4 * low:  # else ticks crowd on a near-flat line: "10.005 us, 10.01 us, ..."
         middle = (low * high) ** 0.5

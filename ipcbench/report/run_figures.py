@@ -19,6 +19,7 @@ from ipcbench.report.plotting import (
     UNITS,
     LogTicks,
     hide_unused,
+    in_view,
     latency_of,
     legend_right,
     log_y,
@@ -125,6 +126,7 @@ def _relative_panel(axes: Axes, runs: list[Run], metric: str) -> int:
             mechanism_line(axes, label, [x for x, _ in points], [y for _, y in points])
             drawn += 1
     axes.set_yscale("log")
+    in_view(axes.yaxis)
     axes.yaxis.set_major_formatter(LogTicks(UNITS[""]))
     axes.yaxis.set_minor_formatter(LogTicks(UNITS[""]))
     axes.axhline(1.0, color="#333333", linewidth=0.8)

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 import pytest
+from matplotlib.ticker import LogLocator
 
 from ipcbench.report import plotting
 from ipcbench.report.trends import MOST_POINTS, _corners, _grouped
@@ -46,3 +47,16 @@ def test_svg_paths_are_written_in_two_decimals_without_spaces_around_commands() 
     numbers = [number for d in outlines for number in re.findall(r"-?\d+(?:\.\d+)?", d)]
     assert numbers and all(len(number.partition(".")[2]) <= 2 for number in numbers)
     assert 'role="img"' in svg and "<?xml" not in svg
+
+
+def test_log_axes_make_ticks_only_between_their_ends() -> None:
+    with plotting.new_figure("in-view", 4, 3, layout=None) as (figure, axes):
+        axes.plot([1, 2], [150.0, 2.5e6])
+        plotting.log_y(axes, "round trip", "ns")
+        low, high = axes.get_ylim()
+        ticks = list(axes.yaxis.get_majorticklocs())
+        everywhere = list(LogLocator().tick_values(low, high))  # matplotlib's own: beyond both ends too
+        assert ticks == [tick for tick in everywhere if low <= tick <= high] == [1e2, 1e3, 1e4, 1e5, 1e6]
+        assert len(everywhere) > len(ticks)
+        assert all(low <= tick <= high for tick in axes.yaxis.get_minorticklocs())
+        assert "1 ms" in plotting.to_svg(figure)
