@@ -159,8 +159,14 @@ def _percentile_curve(encoded: str) -> tuple[list[float], list[float]]:
     histogram = stats.decode_histogram(encoded)
     deepest = 100.0 * (1 - 1 / max(histogram.get_total_count(), 1))
     wanted = [p for p in _PERCENTILES if p <= deepest]
-    values = histogram.get_percentile_to_value_dict(wanted)
-    return wanted, [float(values[p]) for p in wanted]
+    # hdrh's own walk (get_percentile_to_value_dict) visits every bucket in Python: 2.6 ms a histogram,
+    # forty in a figure. The same buckets, found in the running counts (a decoded histogram's counts may
+    # stop short of counts_len: the rest are empty).
+    stored = min(histogram.counts_len, histogram.encoder.payload.counts_len)
+    running = np.cumsum(np.ctypeslib.as_array(histogram.counts)[:stored], dtype=np.int64)
+    found = np.searchsorted(running, [histogram.get_target_count_at_percentile(p) for p in wanted])
+    values = [histogram.get_highest_equivalent_value(histogram.get_value_from_index(int(i))) for i in found]
+    return wanted, [float(value) for value in values]
 
 
 def _nines(percentile: float) -> float:

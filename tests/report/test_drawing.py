@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from matplotlib.ticker import LogLocator
 
+from ipcbench import stats
 from ipcbench.report import plotting
+from ipcbench.report.figures import _percentile_curve
 from ipcbench.report.trends import MOST_POINTS, _corners, _grouped
 
 
@@ -60,3 +62,14 @@ def test_log_axes_make_ticks_only_between_their_ends() -> None:
         assert len(everywhere) > len(ticks)
         assert all(low <= tick <= high for tick in axes.yaxis.get_minorticklocs())
         assert "1 ms" in plotting.to_svg(figure)
+
+
+@pytest.mark.parametrize("count", [1, 7, 1000, 200_000])
+def test_distribution_curves_read_the_histogram_as_hdrh_does(count: int) -> None:
+    rng = np.random.default_rng(count)
+    samples = (rng.pareto(1.5, count) * 20_000 + 5_000).astype(np.int64)  # a long tail, like round trips
+    encoded = stats.encode_histogram(samples)
+    percentiles, values = _percentile_curve(encoded)
+    expected = stats.decode_histogram(encoded).get_percentile_to_value_dict(percentiles)
+    assert values == [float(expected[p]) for p in percentiles]
+    assert percentiles == [p for p in percentiles if p <= 100 * (1 - 1 / count)]
