@@ -166,7 +166,7 @@ def floors(series: list[Loaded]) -> str:
         ),
         reverse=True,
     )
-    shown = ", ".join(f"{compare.key_name(k[0])} x{f:.2f}" for f, k in known[:6])
+    shown = ", ".join(f"{compare.key_name(k[0])} {compare_noise.times(f)}" for f, k in known[:6])
     return (
         f"{len(known)} gated cell metrics with a floor; widest: {shown}"
         if known

@@ -268,7 +268,7 @@ def notes(comparison: Comparison) -> list[str]:
     if floors:
         widest = max(floors, key=lambda name: floors[name].floor or 1.0)
         lowest = min(n.floor or 1.0 for n in floors.values())
-        text += f"; floors x{lowest:.3f} to x{floors[widest].floor:.3f} ({widest})"
+        text += f"; floors {times(lowest)} to {times(floors[widest].floor or 1.0)} ({widest})"
         text += f" over {len(floors)} gated cell metrics"
     said.append(text)
     if few:
@@ -288,9 +288,10 @@ def held_lines(comparison: Comparison) -> list[str]:
             if change.held and gates(change.metric, cell.key[2], comparison.settings):
                 noise = between.cells.get((cell.key, change.metric)) if between is not None else None
                 files = f" over {noise.files} files" if noise is not None else ""
+                own, session = times(change.between_floor or 1.0), times(change.noise_floor or 1.0)
                 found.append(
                     f"  held back by between-file noise: {cell.name}: {describe(change)} (its own floor "
-                    f"x{change.between_floor:.3f}{files}; session floor x{change.noise_floor:.3f})"
+                    f"{own}{files}; session floor {session})"
                 )
     return found
 
@@ -313,6 +314,11 @@ def as_json(comparison: Comparison) -> dict[str, Any] | None:
         },
         "held": [line.split(": ", 1)[1] for line in held_lines(comparison)],
     }
+
+
+def times(factor: float) -> str:
+    """``x1.234``, or ``x3.1e+05`` for the floors of cells that moved wildly between files."""
+    return f"x{factor:.3f}" if factor < 1000 else f"x{factor:.2g}"
 
 
 def _noise_name(key: Noise) -> str:

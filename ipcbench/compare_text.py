@@ -18,6 +18,7 @@ from ipcbench.compare import (
     gate_text,
     gates,
 )
+from ipcbench.compare_noise import times
 from ipcbench.compare_probe import UNDECIDED
 
 
@@ -58,7 +59,9 @@ def regression_line(cell: CellResult, settings: Settings) -> str:
 def _floor_text(change: Change) -> str:
     if change.noise_floor is None:
         return "unknown"
-    own = "" if change.between_floor is None else f", its own between-file floor x{change.between_floor:.3f}"
+    own = (
+        "" if change.between_floor is None else f", its own between-file floor {times(change.between_floor)}"
+    )
     return f"x{change.noise_floor:.3f} beyond the session shift{own}"
 
 
