@@ -41,7 +41,7 @@ from ipcbench import compare, compare_noise, compare_run, frames, idle
 Loaded = tuple[Path, dict[str, Any]]
 Gate = Callable[[Loaded, Loaded], compare.Comparison]
 FACTORS = (1.3, 1.5, 2.0)
-PER_PAIR = 6
+PER_PAIR = 6  # single cells planted per pair (``--per-pair``)
 SETTINGS = compare.Settings()
 ORIGINAL: dict[Path, dict[str, Any]] = {}  # the files as read: only their comparisons are cached
 
@@ -94,7 +94,7 @@ def measured(document: dict[str, Any], wait: str | None = None) -> list[int]:
 
 
 def single_cells(
-    trials: list[tuple[Gate, Loaded, Loaded]], factor: float, wait: str | None
+    trials: list[tuple[Gate, Loaded, Loaded]], factor: float, wait: str | None, per_pair: int = PER_PAIR
 ) -> tuple[int, int]:
     """(caught, trials): one cell at a time slowed by ``factor``; cells that already regress without the
     plant (A/A false alarms of this gate) are not trials. The same draws for every gate."""
@@ -103,7 +103,7 @@ def single_cells(
     for gate, a, b in trials:
         alarms = {c.key for c in gate(a, b).cells if c.regressed}
         candidates = measured(b[1], wait)
-        for index in rng.sample(candidates, min(PER_PAIR, len(candidates))):
+        for index in rng.sample(candidates, min(per_pair, len(candidates))):
             key = compare.cell_key(b[1]["cells"][index])
             if key in alarms:
                 continue
@@ -113,7 +113,9 @@ def single_cells(
     return caught, count
 
 
-def figures(cases: list[tuple[Gate, Loaded, Loaded, Loaded | None]]) -> list[tuple[str, str]]:
+def figures(
+    cases: list[tuple[Gate, Loaded, Loaded, Loaded | None]], per_pair: int = PER_PAIR
+) -> list[tuple[str, str]]:
     """The rows for one gate over ``cases``: (gate, BASE, NEW, NEW2 or None)."""
     pairs = [(gate, a, b) for gate, a, b, _ in cases]
     triples = [(gate, a, b, c) for gate, a, b, c in cases if c is not None]
@@ -128,7 +130,7 @@ def figures(cases: list[tuple[Gate, Loaded, Loaded, Loaded | None]]) -> list[tup
         rows.append((f"every cell {factor}x slower: gate fails", f"{caught} of {len(pairs)}"))
     for factor in FACTORS:
         for wait in (None, "block"):
-            caught, count = single_cells(pairs, factor, wait)
+            caught, count = single_cells(pairs, factor, wait, per_pair)
             which = "one blocking cell" if wait else "one cell"
             rows.append((f"{which} {factor}x slower: caught", f"{caught} of {count}"))
     return rows
@@ -218,6 +220,7 @@ def main() -> None:
     parser.add_argument(
         "--noise", type=int, default=compare_noise.MIN_FILES, help="files in the noise series"
     )
+    parser.add_argument("--per-pair", type=int, default=PER_PAIR, help="single cells planted per pair")
     parser.add_argument("--pairs", type=int, help="the last N files make the A/A pairs (default: the rest)")
     parser.add_argument("--rotate", action="store_true", help="every pair, the other files as the series")
     parser.add_argument(
@@ -240,8 +243,8 @@ def main() -> None:
     if not args.rotate:
         rest = len(loaded) - args.noise if args.pairs is None else args.pairs
         print(f"  series floors: {floors(loaded[: len(loaded) - rest][-args.noise :])}")
-    before = figures(cases(loaded, args.noise, args.rotate, 0, args.pairs))
-    after = figures(cases(loaded, args.noise, args.rotate, 1, args.pairs))
+    before = figures(cases(loaded, args.noise, args.rotate, 0, args.pairs), args.per_pair)
+    after = figures(cases(loaded, args.noise, args.rotate, 1, args.pairs), args.per_pair)
     print(f"{'':42s} {'as it was':>18s} {'+ between-file':>18s}")
     for (name, old), (_, new) in zip(before, after, strict=True):
         print(f"{name:42s} {old:>18s} {new:>18s}")
