@@ -19,6 +19,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import signal
 import struct
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -76,6 +77,10 @@ def _drain(queues: list[_Queue]) -> dict[str, str | None]:
 def _drawer(queues: list[_Queue], send: Connection) -> None:
     """A forked drawer: its figures, or the error that stopped it (a warning made an error in the tests
     comes back as it was raised)."""
+    # Ctrl-C is the caller's to handle; it ends its drawers with SIGTERM, which ends them quietly here
+    # (not through the handler the command installed, which would print a drawer's traceback).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         outcome: dict[str, str | None] | Exception = _drain(queues)
     except Exception as error:  # raised again in the caller

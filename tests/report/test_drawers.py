@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import time
 
 import pytest
 
@@ -42,8 +45,6 @@ def test_an_error_in_a_drawer_is_raised_in_the_caller_and_no_drawer_is_left() ->
         with drawing.Drawing({"bad": _fail, **_jobs("run", 3)}) as drawer:
             drawer.finish(_jobs("trend", 2))
     assert set(os.listdir("/proc/self/fd")) <= before  # pipes closed
-    import multiprocessing
-
     assert not multiprocessing.active_children()
 
 
@@ -52,3 +53,24 @@ def test_nothing_to_draw_later_still_draws_the_first_and_the_caller_works_meanwh
     with drawing.Drawing(_jobs("run", 2)) as drawer:
         assert set(drawer.finish({}, lambda: called.append(1))) == {"run0", "run1"}
     assert called == [1]
+
+
+def test_drawers_left_behind_end_quietly_when_the_caller_fails(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # what the ipcbench command does on SIGTERM, inherited by the drawers
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    started = time.monotonic()
+    try:
+        with pytest.raises(RuntimeError, match="the history failed"):
+            with drawing.Drawing({"slow": lambda: time.sleep(60) or "<svg/>"}):
+                time.sleep(0.5)  # the drawer is drawing
+                raise RuntimeError("the history failed")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert time.monotonic() - started < 30
+    assert "Traceback" not in capfd.readouterr().err
+    assert not multiprocessing.active_children()
