@@ -11,7 +11,9 @@ size, modification time and content digest (BLAKE2b). While size and modificatio
 is used; when they differ, the file is read and hashed, and the entry is kept only if the digest still
 matches (a copy, a ``touch``), else rebuilt from the file. A cache that is missing, corrupt, of another
 format or ipcbench version, or locked is passed over silently and rebuilt when the folder is writable; a
-read-only folder is read but never written. ``IPCBENCH_CACHE=0`` turns the cache off.
+read-only folder is read but never written. ``IPCBENCH_CACHE=0`` turns the cache off. The cache also
+keeps what was worked out from the files (``Memo``: the change points of ``history``'s series), under keys
+that name everything it depends on; only what the last reader used is kept.
 
 Summaries are made from files validated like every result file, except that histograms are not decoded
 (no summary reads them): a damaged histogram is reported by the commands that draw it.
