@@ -217,6 +217,7 @@ def _panel(axes: Axes, lines: list[Line], colours: dict[int, str], dates: dict[s
             [np.column_stack(_corners(*points[:2])) for points, _ in shown],
             colors=line_colours,
             linewidths=1.2,
+            capstyle="projecting",  # as a plotted line's ends
         )
     )
     for slower, shape, colour in ((True, "^", "#c62828"), (False, "v", "#2e7d32")):
