@@ -303,9 +303,15 @@ def _candidates(logs: np.ndarray, min_size: int) -> list[int]:
         algorithm = ruptures.KernelCPD(kernel="linear", min_size=min_size, jump=1).fit(scaled)
         bounds: list[int] = algorithm.predict(pen=penalty)
         return [int(bound) for bound in bounds[:-1]]  # the last "boundary" is the end of the series
-    # What ``KernelCPD.predict(pen=...)`` does with the linear kernel: the path back from the series' end.
+    return _pelt_bounds(pelt, scaled, penalty, min_size)
+
+
+def _pelt_bounds(
+    pelt: Callable[[np.ndarray, float, int], Any], scaled: np.ndarray, penalty: float, min_size: int
+) -> list[int]:
+    """What ``KernelCPD.predict(pen=...)`` does with the linear kernel: the path back from the series' end."""
     previous = pelt(np.ascontiguousarray(scaled, dtype=np.double).reshape(-1, 1), penalty, max(min_size, 1))
-    found, end = [], int(previous[len(logs)])
+    found, end = [], int(previous[len(scaled)])
     while end > 0:
         found.append(end)
         end = int(previous[end])
@@ -337,10 +343,21 @@ def linear_pelt() -> Callable[[np.ndarray, float, int], Any] | None:
                     importlib.machinery.ModuleSpec(_EKCPD, loader, origin=path)
                 )
                 loader.exec_module(module)
-                return cast(Callable[[np.ndarray, float, int], Any], module.ekcpd_pelt_L2)
+                pelt = cast(Callable[[np.ndarray, float, int], Any], module.ekcpd_pelt_L2)
             except (ImportError, AttributeError, OSError):
                 return None
+            return pelt if _answers_as_expected(pelt) else None
     return None
+
+
+def _answers_as_expected(pelt: Callable[[np.ndarray, float, int], Any]) -> bool:
+    """Whether the private function still takes and returns what ruptures 1.1's does: a step known by
+    construction must come back where it is (another version: ``KernelCPD``, the public API, is used)."""
+    step = np.array([0.0] * 6 + [4.0] * 6 + [0.0] * 6)
+    try:
+        return _pelt_bounds(pelt, step, 1.0, 2) == [6, 12]
+    except (TypeError, ValueError, IndexError):
+        return False
 
 
 def _prune(logs: np.ndarray, bounds: list[int], settings: Settings) -> tuple[list[int], list[float]]:

@@ -90,3 +90,17 @@ def test_the_compiled_pelt_loaded_alone_finds_what_ruptures_kernelcpd_finds(
         monkeypatch.setattr(changes, "linear_pelt", lambda: None)  # another layout: the package's own API
         assert changes._candidates(logs, min_size) == found
         monkeypatch.undo()
+
+
+def test_a_compiled_pelt_that_answers_otherwise_is_not_used() -> None:
+    """A ruptures version whose private function takes or returns something else: the public API instead."""
+
+    def other_signature(signal: np.ndarray, penalty: float) -> np.ndarray:
+        return np.zeros(len(signal) + 1)
+
+    def other_answer(signal: np.ndarray, penalty: float, min_size: int) -> np.ndarray:
+        return np.zeros(len(signal) + 1, dtype=int)  # no boundary at all
+
+    assert changes._answers_as_expected(changes.linear_pelt())  # type: ignore[arg-type]
+    assert not changes._answers_as_expected(other_signature)  # type: ignore[arg-type]
+    assert not changes._answers_as_expected(other_answer)
