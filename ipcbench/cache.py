@@ -29,7 +29,7 @@ import json
 import multiprocessing
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -437,25 +437,30 @@ class Memo:
     def recall(self) -> dict[str, str]:
         """Every result kept (key -> its text)."""
         kept: dict[str, str] = {}
-        for folder in self.folders:
-            connection = _connect(folder)
-            if connection is None:
-                continue
-            with suppress(sqlite3.Error):
-                kept.update(connection.execute("SELECT key, changes FROM detections").fetchall())
-            connection.close()
+        self._each(lambda connection: kept.update(connection.execute("SELECT key, changes FROM detections")))
         return kept
 
     def keep(self, results: dict[str, str]) -> None:
         """``results`` kept in place of what was kept (only what the last reader used stays)."""
+
+        def replace(connection: sqlite3.Connection) -> None:
+            with connection:
+                connection.execute("DELETE FROM detections")
+                connection.executemany("INSERT INTO detections VALUES (?, ?)", results.items())
+
+        self._each(replace)
+
+    def _each(self, use: Callable[[sqlite3.Connection], object]) -> None:
+        """``use`` on each folder's usable cache, closed after; an SQLite error passes that folder over."""
         for folder in self.folders:
             connection = _connect(folder)
             if connection is None:
                 continue
-            with suppress(sqlite3.Error), connection:
-                connection.execute("DELETE FROM detections")
-                connection.executemany("INSERT INTO detections VALUES (?, ?)", results.items())
-            connection.close()
+            try:
+                with suppress(sqlite3.Error):
+                    use(connection)
+            finally:
+                connection.close()
 
 
 @bulk()
