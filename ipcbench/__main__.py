@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ipcbench.cli import main
+from ipcbench.cli import console
 
-raise SystemExit(main())
+console()

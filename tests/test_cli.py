@@ -250,3 +250,36 @@ def test_a_crashing_peer_is_a_failed_cell_with_the_reason(tmp_path: Path) -> Non
     assert cell["status"] == "failed"
     assert "initiator process died without a report (exit status 3)" in cell["reason"]
     assert os.environ.get("IPCBENCH_INJECT_FAULT") is None
+
+
+def test_the_console_entry_flushes_everything_before_its_quick_exit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python -m ipcbench`` ends read-only commands with ``os._exit``: their output, into a pipe (block
+    buffered), and their files must all be there, exactly as ``main`` gives them in-process."""
+    from ipcbench import cli
+
+    golden = ROOT / "tests" / "golden" / "result-v2-real.json"
+    assert cli.main(["history", str(golden), "--format", "json"]) == 0
+    in_process = capsys.readouterr().out
+    piped = subprocess.run(
+        [sys.executable, "-m", "ipcbench", "history", str(golden), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert (piped.returncode, piped.stderr) == (0, "")
+    assert json.loads(piped.stdout) == json.loads(in_process)
+    page = tmp_path / "page.html"
+    made = subprocess.run(
+        [sys.executable, "-m", "ipcbench", "report", str(golden), "-o", str(page)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert (made.returncode, made.stderr) == (0, "")
+    assert made.stdout == f"report: {page} (1 result file)\n"
+    assert page.read_text().rstrip().endswith("</html>")
+    assert list(tmp_path.iterdir()) == [page]  # no temporary file left beside it
