@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -373,15 +374,37 @@ def _main(argv: Sequence[str] | None, registry: Registry | None, fault: str | No
         command = args.command
         args.registry = registry if registry is not None else _installed()
         args.fault = fault
-        return int(args.function(args)), command
+        status = int(args.function(args))
+        sys.stdout.flush()  # what the buffer still holds fails here, with the one-line error, not at exit
+        return status, command
     except InputError as exc:
         print(f"ipcbench: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT, command
     except KeyboardInterrupt:
         print("ipcbench: interrupted; finished cells are saved", file=sys.stderr)
         return EXIT_INTERRUPTED, command
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader stopped reading (`| head`): nothing more to say
+        _discard_output()
         return 0, command
+    except OSError as exc:
+        if exc.errno not in _OUTPUT_ERRORS:
+            raise
+        _discard_output()  # else Python's own flush at exit fails once more, with a traceback
+        where = exc.filename or "the standard output"
+        print(f"ipcbench: error: cannot write to {where}: {exc.strerror}", file=sys.stderr)
+        return EXIT_BAD_INPUT, command
+
+
+# A full disk or a failing device: the errors a write of the output can meet (`ipcbench show F > /dev/full`).
+_OUTPUT_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _discard_output() -> None:
+    """Send whatever the standard output still buffers to /dev/null."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # not a real file (a test's capture)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 if __name__ == "__main__":

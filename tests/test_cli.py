@@ -283,3 +283,20 @@ def test_the_console_entry_flushes_everything_before_its_quick_exit(
     assert made.stdout == f"report: {page} (1 result file)\n"
     assert page.read_text().rstrip().endswith("</html>")
     assert list(tmp_path.iterdir()) == [page]  # no temporary file left beside it
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["show"], ["history", "--format", "json"]])
+def test_output_to_a_full_disk_is_one_line_and_exit_2(args: list[str], tmp_path: Path) -> None:
+    golden = ROOT / "tests" / "golden" / "result-v2-real.json"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "ipcbench", args[0], str(golden), *args[1:]],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+    assert done.returncode == 2
+    assert done.stderr == "ipcbench: error: cannot write to the standard output: No space left on device\n"
