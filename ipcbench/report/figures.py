@@ -35,6 +35,7 @@ from ipcbench.report.plotting import (
 )
 from ipcbench.report.ratios import Speedup, times
 from ipcbench.report.runs import Run, cores_busy, size_text
+from ipcbench.report.ticks import freeze
 
 # Percentiles drawn in the distribution figure, on a "nines" axis (50, 90, 99, 99.9, ...).
 _PERCENTILES = (1.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.995, 99.999)
@@ -88,6 +89,8 @@ def latency_bands(run: Run) -> str | None:
         for axes in grid[:, 0]:
             axes.set_ylabel("round trip (log)")
         _label_shared_sizes(grid, len(labels), columns)
+        for axes in panels:
+            freeze(axes)
         figure.legend(*_band_key(), loc="lower center", ncols=3)
         figure.suptitle(
             "Round-trip latency per mechanism: p50 line, shaded band up to p99 (others' p50 in grey)"

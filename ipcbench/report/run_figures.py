@@ -33,6 +33,7 @@ from ipcbench.report.plotting import (
     to_svg,
 )
 from ipcbench.report.runs import Run
+from ipcbench.report.ticks import freeze
 
 _MEASURES = {  # metric -> (workload, key of the cell figure, what it is, unit)
     "latency": ("pingpong", "p50", "round-trip time, p50", "ns"),
@@ -66,6 +67,7 @@ def across_runs(runs: list[Run], metric: str) -> str | None:
             axes.set_ylabel(f"{title} (log)" if index % columns == 0 else "")
             # Sizes are labelled once per column, under its last panel: the ticks say which sizes.
             axes.set_xlabel("message size (bytes)" if index + columns >= len(labels) else "")
+            freeze(axes)
         hide_unused(grid, len(labels))
         handles = [Line2D([], [], color=colour, marker="o") for colour in style.run_colours(len(runs))]
         titles = [plain(run.title) for run in runs]

@@ -26,6 +26,7 @@ from ipcbench.history import Line, format_value
 from ipcbench.report import style
 from ipcbench.report.plotting import hide_unused, log_y, new_figure, panel_grid, plain, to_svg
 from ipcbench.report.runs import size_text
+from ipcbench.report.ticks import freeze
 
 MIN_FILES = 3  # a machine needs this many files for a trend
 MOST_POINTS = 100  # drawn points per line (a panel is ~3 inches wide); more files are drawn in groups
@@ -146,6 +147,7 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
             ticks.apply(axes)
             log_y(axes, measure if index % columns == 0 else "", unit)
             axes.set_title(plain(mechanism), color=style.colour(mechanism), fontweight="bold")
+            freeze(axes)
         hide_unused(grid, len(mechanisms))
         handles = [Line2D([], [], color=colours[size], linewidth=2) for size in sizes]
         handles += [_marker("^", "#c62828"), _marker("v", "#2e7d32")]
