@@ -93,7 +93,8 @@ def render(runs: list[Run], found: list[Summary] | None = None, memo: Memo | Non
             }
             context.update(_single_run(primary))
             context.update(_comparison(runs))
-            lines = history.build(found, memo=memo)
+            with drawing.kept():
+                lines = history.build(found, memo=memo)
             environment = _environment()  # its template compiled while the last figures are drawn
             drawn = drawer.finish(trends.figure_jobs(lines), partial(environment.get_template, TEMPLATE))
         context.update({name: _svg(drawn[name]) for name in jobs})
