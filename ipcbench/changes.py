@@ -127,19 +127,41 @@ def detect_many(
     """``detect`` over many series (values, usable), on every core when there are enough points to pay
     for the processes (a thousand files of a default run are ~300 series of a thousand points), or on
     ``workers`` started earlier; series whose changes the ``memo`` kept are not worked out again."""
-    if memo is None:
-        return _detect_all(series, settings, workers)
-    keys = [memo_key(values, usable, settings) for values, usable in series]
-    kept = memo.recall()
-    found = {key: changes for key in set(keys) if (changes := _decoded(kept.get(key))) is not None}
-    missing = [index for index, key in enumerate(keys) if key not in found]
-    for index, changes in zip(
-        missing, _detect_all([series[i] for i in missing], settings, workers), strict=True
-    ):
-        found[keys[index]] = changes
-    if missing:
-        memo.keep({key: _encoded(found[key]) for key in keys})
-    return [found[key] for key in keys]
+    recalled = Recalled(series, settings, memo)
+    return recalled.completed(_detect_all(recalled.missing, settings, workers))
+
+
+class Recalled:
+    """What the ``memo`` kept of the changes of these series (none without one): the ``missing`` series
+    are to be found, and ``completed`` with them (the memo then keeps what this reader used)."""
+
+    def __init__(
+        self, series: list[tuple[list[float], list[bool]]], settings: Settings, memo: Memo | None
+    ) -> None:
+        self.memo = memo
+        self.keys: list[str] = []
+        self.found: dict[str, list[Change]] = {}
+        self.at: list[int] = []  # the places of the missing series
+        self.missing = series
+        if memo is None:
+            return
+        self.keys = [memo_key(values, usable, settings) for values, usable in series]
+        kept = memo.recall()
+        self.found = {
+            key: changes for key in set(self.keys) if (changes := _decoded(kept.get(key))) is not None
+        }
+        self.at = [index for index, key in enumerate(self.keys) if key not in self.found]
+        self.missing = [series[i] for i in self.at]
+
+    def completed(self, missing_changes: list[list[Change]]) -> list[list[Change]]:
+        """Every series' changes, given those of the ``missing`` ones in their order."""
+        if self.memo is None:
+            return missing_changes
+        for index, changes in zip(self.at, missing_changes, strict=True):
+            self.found[self.keys[index]] = changes
+        if self.at:
+            self.memo.keep({key: _encoded(self.found[key]) for key in self.keys})
+        return [self.found[key] for key in self.keys]
 
 
 def memo_key(values: Sequence[float], usable: Sequence[bool], settings: Settings) -> str:
@@ -190,6 +212,16 @@ def _decoded(text: str | None) -> list[Change] | None:
         return None
 
 
+def worth_processes(series: list[tuple[list[float], list[bool]]]) -> bool:
+    """Enough points over all series to pay for starting worker processes (and the cores for them)."""
+    return sum(len(values) for values, _ in series) >= PARALLEL_FROM and _cores() >= 2 and len(series) >= 2
+
+
+def detect_each(series: list[tuple[list[float], list[bool]]], settings: Settings) -> list[list[Change]]:
+    """``detect`` over each series, here."""
+    return [detect(values, usable, settings) for values, usable in series]
+
+
 def _detect_all(
     series: list[tuple[list[float], list[bool]]], settings: Settings, workers: Workers | None
 ) -> list[list[Change]]:
@@ -197,8 +229,8 @@ def _detect_all(
         return []
     if workers is not None and workers.pool is not None:
         return _map(workers.pool, series, settings)
-    if sum(len(values) for values, _ in series) < PARALLEL_FROM or _cores() < 2 or len(series) < 2:
-        return [detect(values, usable, settings) for values, usable in series]
+    if not worth_processes(series):
+        return detect_each(series, settings)
     linear_pelt()  # loaded once here, not in every worker
 
     with _pool() as pool:

@@ -144,7 +144,13 @@ def build(
 ) -> list[Line]:
     """One line per (machine, impl, cell), oldest point first, with its change points (found on
     ``workers`` when given; those of a series the ``memo`` kept are not worked out again)."""
-    settings = settings or Settings()
+    lines = series_lines(found)
+    return with_changes(lines, detect_many(series_of(lines), settings or Settings(), workers, memo))
+
+
+@bulk()
+def series_lines(found: list[Summary]) -> list[Line]:
+    """``build``'s lines before their change points are found: every point, in the order of the files."""
     lines: dict[_Where, Line] = {}
     # A thousand files repeat the same few hundred cells, mostly in the same order: each order of cells
     # (per machine and idle policy) is resolved to its lines and headline places once, not per row.
@@ -175,19 +181,22 @@ def build(
             else:
                 interval = _interval(low_value, high_value)
             line.points.append(Point(path, created, label_text, float(value), interval, head[_UNSTABLE]))
-    lines = {where: line for where, line in lines.items() if line.points}
-    found_changes = detect_many(
-        [([p.value for p in line.points], [not p.unstable for p in line.points]) for line in lines.values()],
-        settings,
-        workers,
-        memo,
-    )
-    for line, changes in zip(lines.values(), found_changes, strict=True):
+    return [line for line in lines.values() if line.points]
+
+
+def series_of(lines: list[Line]) -> list[tuple[list[float], list[bool]]]:
+    """Each line's series as change detection takes it: (figures, stable marks)."""
+    return [([p.value for p in line.points], [not p.unstable for p in line.points]) for line in lines]
+
+
+def with_changes(lines: list[Line], found_changes: list[list[Change]]) -> list[Line]:
+    """The lines of ``series_lines`` with their change points (in the same order), sorted as ``build``'s."""
+    for line, changes in zip(lines, found_changes, strict=True):
         line.changes = changes
         for change in changes:
             line.points[change.index].step = change_text(line, change)
     return sorted(
-        lines.values(),
+        lines,
         key=lambda line: (
             line.machine,
             line.impl,

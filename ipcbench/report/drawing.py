@@ -7,7 +7,7 @@ meanwhile, on the core left. ``finish`` then draws the later figures, in the cal
 drawers forked then (they inherit the history), and every drawer done with those takes what is left of
 the first ones. A figure is drawn once, by whoever is free: the figures to draw are indices in a pipe,
 and a read of one index is atomic. Drawers send back only the SVG text. With one core everything is drawn
-in the calling process, in order.
+in the calling process, in order. The history's change points are found the same way (``report.command``).
 
 Drawers are forked processes, never threads: matplotlib's drawing is Python, and forked processes inherit
 the loaded runs and history without copying them. The caller holds no threads while drawers fork (a
@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import Any
 
-Jobs = dict[str, Callable[[], str | None]]  # figure name -> the call that draws it (SVG text, or None)
+# figure name -> the call that draws it (SVG text, or None); other jobs return anything that pickles
+Jobs = dict[str, Callable[[], Any]]
 _INDEX = struct.Struct("<H")  # one figure in the pipe: a read of this size from a pipe is atomic
 
 
@@ -84,7 +86,7 @@ class _Queue:
         os.close(self.fd)
 
 
-def _drain(queues: list[_Queue]) -> dict[str, str | None]:
+def _drain(queues: list[_Queue]) -> dict[str, Any]:
     """Draw figures of the first queue until it is empty, then of the next."""
     drawn = {}
     for queue in queues:
@@ -101,7 +103,7 @@ def _drawer(queues: list[_Queue], send: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
-        outcome: dict[str, str | None] | Exception = _drain(queues)
+        outcome: dict[str, Any] | Exception = _drain(queues)
     except Exception as error:  # raised again in the caller
         outcome = error
     try:
@@ -114,11 +116,11 @@ class Drawing:
     """The figures of ``first`` drawn by forked drawers from now on (see the module's docstring); the
     later ones and what is left given to ``finish``."""
 
-    def __init__(self, first: Jobs) -> None:
+    def __init__(self, first: Jobs, forks: int | None = None) -> None:
         self.spare = len(os.sched_getaffinity(0)) - 1  # cores besides the caller's
         self.queues = [_Queue(first)]
         self.drawers: list[tuple[BaseProcess, Connection]] = []
-        self._fork(min(self.spare, len(first)), self.queues)
+        self._fork(min(self.spare, len(first), self.spare if forks is None else forks), self.queues)
 
     def __enter__(self) -> Drawing:
         return self
@@ -132,7 +134,7 @@ class Drawing:
         for queue in self.queues:
             queue.close()
 
-    def finish(self, later: Jobs, meanwhile: Callable[[], object] | None = None) -> dict[str, str | None]:
+    def finish(self, later: Jobs, meanwhile: Callable[[], object] | None = None) -> dict[str, Any]:
         """Every figure: ``later`` drawn first (give the slowest first), here and by as many new drawers
         as cores are spare, then what the first drawers have not started; ``meanwhile`` is called here
         once nothing is left to start, while the drawers finish theirs."""
@@ -161,9 +163,9 @@ class Drawing:
             self.drawers.append((process, receive))
 
 
-def _receive(receive: Connection) -> dict[str, str | None] | Exception:
+def _receive(receive: Connection) -> dict[str, Any] | Exception:
     try:
-        outcome: dict[str, str | None] | Exception = receive.recv()
+        outcome: dict[str, Any] | Exception = receive.recv()
     except EOFError:
         outcome = RuntimeError("a drawing process ended without sending its figures")
     finally:

@@ -66,10 +66,16 @@ def shown(found: list[Summary]) -> list[Summary]:
     return picked
 
 
-def render(runs: list[Run], found: list[Summary] | None = None, memo: Memo | None = None) -> str:
+def render(
+    runs: list[Run],
+    found: list[Summary] | None = None,
+    memo: Memo | None = None,
+    history_lines: Callable[[], list[history.Line]] | None = None,
+) -> str:
     """The whole page for ``runs`` (oldest first, at least one), with the Trends of ``found``: every file
     given (summaries, oldest first; by default the runs themselves); the history's change points come
-    from the ``memo`` where it kept them (``ipcbench.cache.Memo``)."""
+    from the ``memo`` where it kept them (``ipcbench.cache.Memo``), or its lines from ``history_lines``
+    (the report's: found while the page is prepared)."""
     primary = runs[-1]
     found = found if found is not None else [summarize(run.document, run.path) for run in runs]
     jobs = _figure_jobs(primary, runs)
@@ -94,7 +100,7 @@ def render(runs: list[Run], found: list[Summary] | None = None, memo: Memo | Non
             context.update(_single_run(primary))
             context.update(_comparison(runs))
             with drawing.kept():
-                lines = history.build(found, memo=memo)
+                lines = history_lines() if history_lines is not None else history.build(found, memo=memo)
             environment = _environment()  # its template compiled while the last figures are drawn
             drawn = drawer.finish(trends.figure_jobs(lines), partial(environment.get_template, TEMPLATE))
         context.update({name: _svg(drawn[name]) for name in jobs})
