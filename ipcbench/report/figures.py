@@ -18,10 +18,12 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from ipcbench import stats
 from ipcbench.report import style
+from ipcbench.report.layout import fit_row
 from ipcbench.report.plotting import (
     hide_unused,
     latency_of,
     legend_right,
+    lines_of,
     log_y,
     mechanism_line,
     new_figure,
@@ -32,6 +34,7 @@ from ipcbench.report.plotting import (
     series,
     size_axis,
     to_svg,
+    wrapped,
 )
 from ipcbench.report.ratios import Speedup, times
 from ipcbench.report.runs import Run, cores_busy, size_text
@@ -46,13 +49,14 @@ def latency_vs_size(run: Run) -> str | None:
     labels = style.ordered(run.labels("pingpong"))
     if not labels:
         return None
-    with new_figure("latency", 9.5, 4.8) as (figure, axes):
+    with new_figure("latency", 9.5, 4.8, layout=None) as (figure, axes):
         for label in labels:
             mechanism_line(axes, label, *series(run, label, "pingpong", latency_of("p50")))
         size_axis(axes, run.sizes("pingpong"))
         log_y(axes, "round-trip time, p50 (log scale)", "ns")
         axes.set_title("Round-trip latency by message size: median (p50)")
         legend_right(figure, axes)
+        fit_row(figure, [axes])
         return to_svg(figure)
 
 
@@ -132,7 +136,7 @@ def throughput_vs_size(run: Run) -> str | None:
     labels = style.ordered(run.labels("stream"))
     if not labels:
         return None
-    with new_figure("throughput", 11.0, 4.6, ncols=2) as (figure, (left, right)):
+    with new_figure("throughput", 11.0, 4.6, layout=None, ncols=2) as (figure, (left, right)):
         for label in labels:
             xs, rates = series(run, label, "stream", rate_of("bytes_per_s"))
             mechanism_line(left, label, xs, rates)
@@ -146,6 +150,7 @@ def throughput_vs_size(run: Run) -> str | None:
         right.set_title("Stream: messages per second")
         figure.suptitle("Stream throughput by message size (one side sends as fast as the other receives)")
         legend_right(figure, left)
+        fit_row(figure, [left, right])
         return to_svg(figure)
 
 
@@ -180,11 +185,15 @@ def latency_distributions(run: Run) -> str | None:
     sizes = distribution_sizes(run)
     if not sizes:
         return None
-    with new_figure("distribution", 11.0, 4.2, ncols=len(sizes), squeeze=False) as (figure, grid):
+    with new_figure("distribution", 11.0, 4.2, layout=None, ncols=len(sizes), squeeze=False) as (
+        figure,
+        grid,
+    ):
         for axes, size in zip(grid[0], sizes, strict=True):
             _distribution_panel(axes, run, size)
         figure.suptitle("Round-trip latency distribution (percentiles from the stored HDR histograms)")
         legend_right(figure, grid[0][0])
+        fit_row(figure, list(grid[0]))
         return to_svg(figure)
 
 
@@ -212,17 +221,24 @@ def speedup_heatmap(
     """Speed-up over a pipe, mechanism by size: green faster, red slower, grey no significant difference."""
     if not labels or not sizes:
         return None
-    with new_figure("heatmap", 11.0, 0.45 * len(labels) + 1.8, ncols=2) as (figure, panels):
+    row = 0.45 + 0.15 * (lines_of(labels) - 1)
+    height = max(row * len(labels) + 1.8, 3.0)  # at least the colour bar's label long
+    with new_figure("heatmap", 11.0, height, layout=None, ncols=2) as (figure, panels):
         titles = {"latency": "Round trip (pingpong p50)", "throughput": "Stream (bytes/s)"}
         for axes, (metric, title) in zip(panels, titles.items(), strict=True):
             image = _heatmap_panel(axes, comparisons.get(metric, {}), labels, sizes)
             axes.set_title(title)
-        bar = figure.colorbar(image, ax=list(panels), shrink=0.8, ticks=range(-3, 4))
+        # The same rows in both panels: named once, at the left.
+        panels[1].tick_params(axis="y", labelleft=False)
+        panels[1].set_ylabel("")
+        # On axes of its own, placed by ``fit_row`` (matplotlib's would take its room from the panels).
+        bar = figure.colorbar(image, cax=figure.add_axes((0.9, 0.1, 0.02, 0.8)), ticks=range(-3, 4))
         bar.ax.set_yticklabels(["1/8", "1/4", "1/2", "1", "2", "4", "8"])
         bar.set_label("speed-up over pipe (x, log scale)")
         figure.suptitle(
             "Speed-up over pipe (times; above 1 = faster than a pipe; grey: no significant difference)"
         )
+        fit_row(figure, list(panels), bar=bar.ax)
         return to_svg(figure)
 
 
@@ -238,7 +254,7 @@ def _heatmap_panel(
         if label in labels and size in sizes:
             _heatmap_text(axes, labels.index(label), sizes.index(size), comparison)
     axes.set_xticks(range(len(sizes)), [size_text(s) for s in sizes])
-    axes.set_yticks(range(len(labels)), [plain(label) for label in labels])
+    axes.set_yticks(range(len(labels)), [plain(wrapped(label)) for label in labels])
     axes.set_xlabel("message size (bytes)")
     axes.set_ylabel("mechanism")
     axes.grid(False)
@@ -262,7 +278,7 @@ def sync_cost(run: Run) -> str | None:
     if not labels:
         return None
     shown = labels + (["pipe"] if "pipe" in run.labels("pingpong") else [])
-    with new_figure("sync", 11.0, 4.4, ncols=2) as (figure, (left, right)):
+    with new_figure("sync", 11.0, 4.4, layout=None, ncols=2) as (figure, (left, right)):
         for label in shown:
             xs, p50 = series(run, label, "pingpong", latency_of("p50"))
             mechanism_line(left, label, xs, p50)
@@ -277,4 +293,5 @@ def sync_cost(run: Run) -> str | None:
         right.set_title("CPU cost: a spinning pair keeps ~2 CPUs busy")
         figure.suptitle("Cost of synchronisation in shared memory (pipe for reference)")
         legend_right(figure, left)
+        fit_row(figure, [left, right])
         return to_svg(figure)

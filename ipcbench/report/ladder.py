@@ -15,6 +15,7 @@ import statistics
 from dataclasses import dataclass
 
 from ipcbench.report import plotting, style
+from ipcbench.report.layout import fit_row
 from ipcbench.report.ratios import Speedup, comparison_of
 from ipcbench.report.runs import Run, size_text
 
@@ -80,17 +81,16 @@ def ladder_figure(run: Run) -> str | None:
     panels = _panels(found)
     if not panels:
         return None
-    with plotting.new_figure("cost-ladder", 11, 1.2 + 0.32 * _most_rows(panels), ncols=len(panels)) as (
-        fig,
-        axes,
-    ):
+    names = [rung.mechanism for _, chosen in panels for rung in chosen]
+    height = 1.2 + (0.32 + 0.14 * (plotting.lines_of(names) - 1)) * _most_rows(panels)
+    with plotting.new_figure("cost-ladder", 11, height, layout=None, ncols=len(panels)) as (fig, axes):
         for ax, (title, chosen) in zip([axes] if len(panels) == 1 else list(axes), panels, strict=True):
             _ladder_panel(ax, title, chosen)
         handles, texts = (axes if len(panels) == 1 else axes[0]).get_legend_handles_labels()
-        fig.legend(handles, texts, loc="outside lower center", ncols=2)
-        # Once, under the middle panel: one label under each panel ran into its neighbour's.
-        middle = axes if len(panels) == 1 else axes[len(panels) // 2]
-        middle.set_xlabel("time (log scale); the end of a bar is the Python figure")
+        fig.legend(handles, texts, loc="lower center", ncols=2)
+        # Once, under the panels: one label under each panel ran into its neighbour's.
+        fig.supxlabel("time (log scale); the end of a bar is the Python figure", fontsize="medium")
+        fit_row(fig, [axes] if len(panels) == 1 else list(axes))
         return plotting.to_svg(fig)
 
 
@@ -113,7 +113,7 @@ def _ladder_panel(ax: object, title: str, chosen: list[Rung]) -> None:
     from matplotlib.ticker import FuncFormatter, NullFormatter
 
     assert isinstance(ax, Axes)
-    names = [plotting.plain(rung.mechanism) for rung in chosen]
+    names = [plotting.plain(plotting.wrapped(rung.mechanism)) for rung in chosen]
     rows = list(range(len(chosen)))[::-1]
     floors = [rung.native_ns for rung in chosen]
     extras = [max(rung.python_ns - rung.native_ns, 0.0) for rung in chosen]

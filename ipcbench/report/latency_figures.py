@@ -13,6 +13,7 @@ from typing import Any
 
 from ipcbench import stats
 from ipcbench.report import style
+from ipcbench.report.layout import fit_row
 from ipcbench.report.plotting import UNITS, LogTicks, legend_right, log_y, new_figure, plain, to_svg
 from ipcbench.report.runs import Run, cpu_per_message
 from ipcbench.workloads.openloop import knee
@@ -114,7 +115,7 @@ def load_curves(run: Run) -> str | None:
     sweeps = _sweeps(run, size) if size is not None else []
     if not sweeps:
         return None
-    with new_figure("openloop", 11.0, 4.6, ncols=2) as (figure, (left, right)):
+    with new_figure("openloop", 11.0, 4.6, layout=None, ncols=2) as (figure, (left, right)):
         for label, sweep in sweeps:
             for axes, key in ((left, "p50"), (right, "p99")):
                 _curve(axes, label, sweep, key)
@@ -134,6 +135,7 @@ def load_curves(run: Run) -> str | None:
         right.set_title("p99 under load (dotted: uncorrected; x: knee)")
         figure.suptitle(plain(f"Latency against offered load, open loop, {size} B messages"))
         legend_right(figure, left)
+        fit_row(figure, [left, right])
         return to_svg(figure)
 
 
@@ -201,7 +203,7 @@ def latency_vs_cpu(run: Run) -> str | None:
     points = [point for point in wait_points(run) if point["cpu"]]
     if not points:
         return None
-    with new_figure("waits", 7.5, 4.6) as (figure, axes):
+    with new_figure("waits", 7.5, 4.6, layout=None) as (figure, axes):
         for point in points:
             label = point["mechanism"]
             axes.plot([point["cpu"]], [point["p50"]], "o", color=style.colour(label), label=plain(label))
@@ -219,4 +221,5 @@ def latency_vs_cpu(run: Run) -> str | None:
         log_y(axes, "round-trip time, p50 (log scale)", "ns")
         axes.set_title(plain(f"Latency against CPU: spin, hybrid and sem waits, {points[0]['size']} B"))
         legend_right(figure, axes)
+        fit_row(figure, [axes])
         return to_svg(figure)

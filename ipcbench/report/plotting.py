@@ -91,6 +91,23 @@ def plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+def wrapped(name: str, most: int = 28) -> str:
+    """A mechanism's name as a tick label in lines of at most about ``most`` characters, broken after a
+    separator where it has one: tuned variants and plug-ins can be long, and a row of panels labelled
+    with them would leave the panels no room."""
+    lines = [""]
+    for piece in re.findall(r"[^-/,\[]+[-/,\[]?|[-/,\[]", name):
+        if lines[-1] and len(lines[-1]) + len(piece) > most:
+            lines.append("")
+        lines[-1] += piece
+    return "\n".join(lines)
+
+
+def lines_of(names: Sequence[str]) -> int:
+    """The most lines a name takes as a tick label (``wrapped``)."""
+    return max((wrapped(name).count("\n") + 1 for name in names), default=1)
+
+
 # ---- axes helpers ---------------------------------------------------------------------------------------
 
 
@@ -190,8 +207,16 @@ def mechanism_line(axes: Axes, label: str, xs: Sequence[float], ys: Sequence[flo
 
 
 def legend_right(figure: Figure, axes: Axes) -> None:
+    """The mechanisms' key at the figure's upper right (``layout.fit_row`` keeps the panels left of it),
+    long names (tuned variants, plug-ins) in several lines, in more columns when the figure is not high
+    enough for all."""
     handles, labels = axes.get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside right upper", title="mechanism")
+    labels = [wrapped(label) for label in labels]
+    size = float(matplotlib.rcParams["legend.fontsize"])
+    lines = max(label.count("\n") + 1 for label in labels)
+    entry = (1.2 * lines + 0.5) * size / 72  # the highest entry and the space under it (inches)
+    fits = max(1, int((figure.get_figheight() - 0.5) / entry) - 1)  # less the title, a suptitle, margins
+    figure.legend(handles, labels, loc="upper right", title="mechanism", ncols=-(-len(labels) // fits))
 
 
 def series(

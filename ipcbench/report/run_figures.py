@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator
 
 from ipcbench.report import style
+from ipcbench.report.layout import fit_row
 from ipcbench.report.plotting import (
     UNITS,
     LogTicks,
@@ -96,7 +97,7 @@ def _runs_panel(
 def relative_to_first(runs: list[Run]) -> str | None:
     """Each mechanism's figures in each run relative to run 1 (geometric mean over the sizes they share):
     drift over time, or the gap between machines, in one glance."""
-    with new_figure("runs-relative", 11.0, 4.4, ncols=2) as (figure, (left, right)):
+    with new_figure("runs-relative", 11.0, 4.4, layout=None, ncols=2) as (figure, (left, right)):
         drawn = 0
         for axes, metric in ((left, "latency"), (right, "throughput")):
             drawn += _relative_panel(axes, runs, metric)
@@ -108,6 +109,7 @@ def relative_to_first(runs: list[Run]) -> str | None:
         right.set_title("Stream throughput, relative to run 1")
         figure.suptitle("Every run against run 1: geometric mean over the message sizes both measured")
         legend_right(figure, left if left.lines else right)
+        fit_row(figure, [left, right])
         return to_svg(figure)
 
 
