@@ -204,14 +204,19 @@ def latency_vs_cpu(run: Run) -> str | None:
     if not points:
         return None
     with new_figure("waits", 7.5, 4.6, layout=None) as (figure, axes):
+        rightmost = max(point["cpu"] for point in points)
         for point in points:
             label = point["mechanism"]
             axes.plot([point["cpu"]], [point["p50"]], "o", color=style.colour(label), label=plain(label))
+            # The rightmost point's name on its left: on its right it would pass the axes' end, where the
+            # fixed layout (``fit_row``) left no room.
+            left = point["cpu"] == rightmost
             axes.annotate(
                 plain(point["wait"]),
                 (point["cpu"], point["p50"]),
                 textcoords="offset points",
-                xytext=(5, 4),
+                xytext=(-5 if left else 5, 4),
+                horizontalalignment="right" if left else "left",
                 fontsize=8,
             )
         axes.set_xscale("log")
