@@ -213,10 +213,12 @@ def legend_right(figure: Figure, axes: Axes) -> None:
     handles, labels = axes.get_legend_handles_labels()
     labels = [wrapped(label) for label in labels]
     size = float(matplotlib.rcParams["legend.fontsize"])
-    lines = max(label.count("\n") + 1 for label in labels)
+    lines = max((label.count("\n") + 1 for label in labels), default=1)
     entry = (1.2 * lines + 0.5) * size / 72  # the highest entry and the space under it (inches)
     fits = max(1, int((figure.get_figheight() - 0.5) / entry) - 1)  # less the title, a suptitle, margins
-    figure.legend(handles, labels, loc="upper right", title="mechanism", ncols=-(-len(labels) // fits))
+    figure.legend(
+        handles, labels, loc="upper right", title="mechanism", ncols=max(1, -(-len(labels) // fits))
+    )
 
 
 def series(
