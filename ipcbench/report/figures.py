@@ -20,13 +20,13 @@ from ipcbench import stats
 from ipcbench.report import style
 from ipcbench.report.layout import fit_row
 from ipcbench.report.plotting import (
-    hide_unused,
     latency_of,
     legend_right,
     lines_of,
     log_y,
     mechanism_line,
     new_figure,
+    panel_figure,
     panel_grid,
     plain,
     rate_of,
@@ -71,15 +71,11 @@ def latency_bands(run: Run) -> str | None:
     rows, columns = panel_grid(len(labels), 5)
     height = 2.3 * rows + 1.2
     # Panels on the same scales, not shared axes: matplotlib keeps shared axes in step on every change.
-    with new_figure("bands", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False) as (
-        figure,
-        grid,
-    ):
+    with panel_figure("bands", 11.0, height, len(labels), columns) as (figure, panels):
         figure.subplots_adjust(
             left=0.08, right=0.99, top=1 - 0.6 / height, bottom=1.05 / height, hspace=0.35, wspace=0.08
         )
         medians = {label: series(run, label, "pingpong", latency_of("p50")) for label in labels}
-        panels = list(grid.flat[: len(labels)])
         for axes, label in zip(panels, labels, strict=True):
             _band_panel(axes, run, label, medians)
         same_limits(panels)
@@ -89,10 +85,9 @@ def latency_bands(run: Run) -> str | None:
             axes.yaxis.set_tick_params(
                 labelleft=index % columns == 0
             )  # the first column's labels read for all
-        hide_unused(grid, len(labels))
-        for axes in grid[:, 0]:
+        for axes in panels[::columns]:
             axes.set_ylabel("round trip (log)")
-        _label_shared_sizes(grid, len(labels), columns)
+        _label_shared_sizes(panels, columns)
         for axes in panels:
             freeze(axes)
         figure.legend(*_band_key(), loc="lower center", ncols=3)
@@ -102,10 +97,10 @@ def latency_bands(run: Run) -> str | None:
         return to_svg(figure)
 
 
-def _label_shared_sizes(grid: Any, count: int, columns: int) -> None:
+def _label_shared_sizes(panels: list[Axes], columns: int) -> None:
     """Size ticks and label under the last panel of each column (not always on the bottom row)."""
-    for index, axes in enumerate(grid.flat[:count]):
-        last_in_column = index + columns >= count
+    for index, axes in enumerate(panels):
+        last_in_column = index + columns >= len(panels)
         axes.xaxis.set_tick_params(labelbottom=last_in_column)
         axes.set_xlabel("message size (bytes)" if last_in_column else "")
 

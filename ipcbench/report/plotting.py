@@ -54,10 +54,29 @@ def new_figure(
     **subplots: Any,
 ) -> Iterator[tuple[Figure, Any]]:
     """A figure inside the report's style; ``svg.hashsalt`` keeps the SVG ids of figures apart."""
-    settings: dict[str, Any] = {**_RC, "svg.hashsalt": name}
-    with matplotlib.rc_context(cast(Any, settings)):  # typed for literal keys only
+    with _styled(name):
         figure = Figure(figsize=(width, height), layout=layout)
         yield figure, figure.subplots(**subplots)
+
+
+@contextmanager
+def panel_figure(
+    name: str, width: float, height: float, count: int, columns: int
+) -> Iterator[tuple[Figure, list[Axes]]]:
+    """A figure of ``count`` small panels in rows of ``columns``, placed as ``new_figure``'s grid would
+    place them, but only in the cells used: a hidden axes costs as much to make as a panel. No layout
+    engine: the caller sets the margins."""
+    with _styled(name):
+        figure = Figure(figsize=(width, height), layout=None)
+        cells = figure.add_gridspec(-(-count // columns), columns)
+        yield figure, [figure.add_subplot(cells[index // columns, index % columns]) for index in range(count)]
+
+
+@contextmanager
+def _styled(name: str) -> Iterator[None]:
+    settings: dict[str, Any] = {**_RC, "svg.hashsalt": name}
+    with matplotlib.rc_context(cast(Any, settings)):  # typed for literal keys only
+        yield
 
 
 def to_svg(figure: Figure) -> str:
@@ -251,8 +270,3 @@ def same_limits(panels: list[Axes]) -> None:
     corners = [point for axes in panels for point in axes.dataLim.get_points() if np.isfinite(point).all()]
     for axes in panels:
         axes.update_datalim(corners)
-
-
-def hide_unused(grid: Any, used: int) -> None:
-    for axes in list(grid.flat)[used:]:
-        axes.set_visible(False)

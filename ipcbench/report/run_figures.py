@@ -19,13 +19,13 @@ from ipcbench.report.layout import fit_row
 from ipcbench.report.plotting import (
     UNITS,
     LogTicks,
-    hide_unused,
     in_view,
     latency_of,
     legend_right,
     log_y,
     mechanism_line,
     new_figure,
+    panel_figure,
     panel_grid,
     plain,
     rate_of,
@@ -52,24 +52,18 @@ def across_runs(runs: list[Run], metric: str) -> str | None:
     legend_rows = -(-len(runs) // 3)
     height = 2.6 * rows + 0.8 + 0.2 * legend_rows
     # No constrained layout here: with a dozen panels it costs more than all the drawing (fixed margins).
-    with new_figure(
-        f"runs-{metric}", 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
-    ) as (
-        figure,
-        grid,
-    ):
+    with panel_figure(f"runs-{metric}", 11.0, height, len(labels), columns) as (figure, panels):
         bottom = (0.75 + 0.2 * legend_rows) / height
         figure.subplots_adjust(
             left=0.08, right=0.99, top=1 - 0.55 / height, bottom=bottom, hspace=0.62, wspace=0.28
         )
         pick = latency_of(key) if workload == "pingpong" else rate_of(key)
-        for index, (axes, label) in enumerate(zip(grid.flat, labels, strict=False)):
+        for index, (axes, label) in enumerate(zip(panels, labels, strict=True)):
             _runs_panel(axes, runs, label, workload, pick, unit)
             axes.set_ylabel(f"{title} (log)" if index % columns == 0 else "")
             # Sizes are labelled once per column, under its last panel: the ticks say which sizes.
             axes.set_xlabel("message size (bytes)" if index + columns >= len(labels) else "")
             freeze(axes)
-        hide_unused(grid, len(labels))
         handles = [Line2D([], [], color=colour, marker="o") for colour in style.run_colours(len(runs))]
         titles = [plain(run.title) for run in runs]
         figure.legend(handles, titles, loc="lower center", ncols=min(3, len(runs)), title="run", fontsize=8.5)

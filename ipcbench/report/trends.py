@@ -24,7 +24,7 @@ from matplotlib.ticker import FixedFormatter, FixedLocator
 
 from ipcbench.history import Line, format_value
 from ipcbench.report import style
-from ipcbench.report.plotting import hide_unused, log_y, new_figure, panel_grid, plain, to_svg
+from ipcbench.report.plotting import log_y, panel_figure, panel_grid, plain, to_svg
 from ipcbench.report.runs import size_text
 from ipcbench.report.ticks import freeze
 
@@ -134,21 +134,18 @@ def _figure(machine: str, lines: list[Line], workload: str) -> str | None:
     # Not shared axes: every panel gets the same limits and ticks, set once. Shared, the panels' limits are
     # kept in step on every change, which cost a third of the figure with two dozen panels.
     span = _margins(min(dates.values()), max(dates.values()))
-    with new_figure(
-        _name(machine, workload), 11.0, height, layout=None, nrows=rows, ncols=columns, squeeze=False
-    ) as (figure, grid):
+    with panel_figure(_name(machine, workload), 11.0, height, len(mechanisms), columns) as (figure, panels):
         figure.subplots_adjust(
             left=0.1, right=0.99, top=1 - 0.8 / height, bottom=0.9 / height, hspace=0.55, wspace=0.3
         )
-        ticks = _date_ticks(grid.flat[0], span)
-        for index, (axes, mechanism) in enumerate(zip(grid.flat, mechanisms, strict=False)):
+        ticks = _date_ticks(panels[0], span)
+        for index, (axes, mechanism) in enumerate(zip(panels, mechanisms, strict=True)):
             _panel(axes, [line for line in lines if line.mechanism == mechanism], colours, dates)
             axes.set_xlim(span)
             ticks.apply(axes)
             log_y(axes, measure if index % columns == 0 else "", unit)
             axes.set_title(plain(mechanism), color=style.colour(mechanism), fontweight="bold")
             freeze(axes)
-        hide_unused(grid, len(mechanisms))
         handles = [Line2D([], [], color=colours[size], linewidth=2) for size in sizes]
         handles += [_marker("^", "#c62828"), _marker("v", "#2e7d32")]
         texts = [size_text(size) for size in sizes] + ["slower from here", "faster from here"]
