@@ -103,8 +103,11 @@ class Change:
 
 def detect(values: Sequence[float], usable: Sequence[bool], settings: Settings) -> list[Change]:
     """The changes in a series of positive figures (oldest first); ``usable`` marks stable points."""
-    positions = [i for i, (value, ok) in enumerate(zip(values, usable, strict=True)) if ok and value > 0]
-    logs = np.log(np.asarray([values[i] for i in positions], dtype=float))
+    figures = np.asarray(values, dtype=float)
+    if figures.shape != (len(usable),):
+        raise ValueError(f"{len(values)} figures and {len(usable)} stable marks")
+    positions = np.flatnonzero(np.asarray(usable, dtype=bool) & (figures > 0))
+    logs = np.log(figures[positions])
     if len(logs) < 2 * settings.min_size:
         return []
     bounds, p_values = _prune(logs, _candidates(logs, settings.min_size), settings)
@@ -114,7 +117,7 @@ def detect(values: Sequence[float], usable: Sequence[bool], settings: Settings) 
         before, after = logs[before_start:start], logs[start:end]
         shift, interval = shift_interval(before, after)
         ci = None if interval is None else (math.exp(interval[0]), math.exp(interval[1]))
-        changes.append(Change(positions[start], math.exp(shift), ci, p_value, len(before), len(after)))
+        changes.append(Change(int(positions[start]), math.exp(shift), ci, p_value, len(before), len(after)))
     return changes
 
 
@@ -512,14 +515,19 @@ def permutation_p(
 
     def largest(orders: np.ndarray) -> np.ndarray:
         sums = np.cumsum(orders, axis=1)[:, min_size - 1 : n - min_size]
-        peaks: np.ndarray = np.max(np.abs(sums) / scale, axis=1)
+        np.abs(sums, out=sums)  # in place: the same figures as |sums| / scale, without two more arrays
+        peaks: np.ndarray = np.max(np.divide(sums, scale, out=sums), axis=1)
         return peaks
 
     observed = float(largest(ranks[None, :])[0]) * (1 - 1e-5)  # ties in float32 sums count as extreme
     rng = np.random.default_rng(0)
     extreme = done = 0
+    orders = np.empty((BATCH, n), dtype=np.float32)
     while done < permutations and extreme < enough:
         batch = min(BATCH, permutations - done)
-        extreme += int(np.sum(largest(rng.permuted(np.tile(ranks, (batch, 1)), axis=1)) >= observed))
+        shuffled = orders[:batch]
+        shuffled[:] = ranks
+        rng.permuted(shuffled, axis=1, out=shuffled)  # in place: the same shuffles as of a copy
+        extreme += int(np.sum(largest(shuffled) >= observed))
         done += batch
     return (1 + extreme) / (1 + done)

@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import math
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,8 @@ class Line:
 
 
 _AT = {name: index for index, name in enumerate(HEAD_COLUMNS)}  # a head column's place in a head row
+_IDENTITY = operator.itemgetter(slice(0, 6))  # a head row's cell: its first six columns
+_NUMBER = (int, float)
 _STATUS, _UNSTABLE = _AT["status"], _AT["unstable"]
 
 
@@ -154,7 +158,9 @@ def series_lines(found: list[Summary]) -> list[Line]:
     lines: dict[_Where, Line] = {}
     # A thousand files repeat the same few hundred cells, mostly in the same order: each order of cells
     # (per machine and idle policy) is resolved to its lines and headline places once, not per row.
-    layouts: dict[tuple[str, str], tuple[list[list[Any]], list[tuple[Line, int, int, int]]]] = {}
+    layouts: dict[
+        tuple[str, str], tuple[list[list[Any]], list[tuple[Callable[[Point], None], int, int, int]]]
+    ] = {}
     for summary in found:
         path, created, machine, label_text = (
             summary.path,
@@ -163,13 +169,13 @@ def series_lines(found: list[Summary]) -> list[Line]:
             summary.run.get("label"),
         )
         cpu_idle = summary.run.get("cpu_idle") or "os"
-        cells = [head[:6] for head in summary.heads]
+        cells = list(map(_IDENTITY, summary.heads))
         known = layouts.get((machine, cpu_idle))
         if known is None or known[0] != cells:
             known = layouts[machine, cpu_idle] = (cells, _resolve(lines, machine, cpu_idle, summary.heads))
-        for head, (line, figure, low, high) in zip(summary.heads, known[1], strict=True):
+        for head, (append, figure, low, high) in zip(summary.heads, known[1], strict=True):
             value = head[figure]
-            if head[_STATUS] != "ok" or not isinstance(value, int | float) or not value > 0:
+            if head[_STATUS] != "ok" or not isinstance(value, _NUMBER) or not value > 0:
                 continue
             low_value, high_value = head[low], head[high]
             if (
@@ -180,7 +186,7 @@ def series_lines(found: list[Summary]) -> list[Line]:
                 interval: tuple[float, float] | None = (low_value, high_value)
             else:
                 interval = _interval(low_value, high_value)
-            line.points.append(Point(path, created, label_text, float(value), interval, head[_UNSTABLE]))
+            append(Point(path, created, label_text, float(value), interval, head[_UNSTABLE]))
     return [line for line in lines.values() if line.points]
 
 
@@ -211,13 +217,14 @@ def with_changes(lines: list[Line], found_changes: list[list[Change]]) -> list[L
 
 def _resolve(
     lines: dict[_Where, Line], machine: str, cpu_idle: str, heads: list[list[Any]]
-) -> list[tuple[Line, int, int, int]]:
-    """Each head row's line (made when new) and the places of its headline and interval."""
+) -> list[tuple[Callable[[Point], None], int, int, int]]:
+    """Each head row's line (made when new), as the call adding a point to it, and the places of its
+    headline and interval."""
     resolved = []
     for head in heads:
         where, (figure, low, high) = _series(machine, cpu_idle, head)
         line = lines.get(where) or lines.setdefault(where, Line(*where))
-        resolved.append((line, figure, low, high))
+        resolved.append((line.points.append, figure, low, high))
     return resolved
 
 
