@@ -224,7 +224,7 @@ def speedup_heatmap(
             image = _heatmap_panel(axes, comparisons.get(metric, {}), labels, sizes)
             axes.set_title(title)
         # The same rows in both panels: named once, at the left.
-        panels[1].tick_params(axis="y", labelleft=False)
+        panels[1].tick_params(axis="y", left=False, labelleft=False)
         panels[1].set_ylabel("")
         # On axes of its own, placed by ``fit_row`` (matplotlib's would take its room from the panels).
         bar = figure.colorbar(image, cax=figure.add_axes((0.9, 0.1, 0.02, 0.8)), ticks=range(-3, 4))

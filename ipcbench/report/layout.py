@@ -16,7 +16,7 @@ centre where it was placed, a colour bar right of the panels at 0.8 of their hei
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -27,6 +27,8 @@ from matplotlib.axis import Axis, Tick, XAxis
 from matplotlib.backends.backend_svg import RendererSVG
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+
+from ipcbench.report.ticks import freeze, tick_positions
 
 PAD = 3 / 72  # inches between neighbouring texts and at the figure's edges (constrained layout's own)
 _LEAST = 0.3  # inches: a panel never narrower nor lower (its texts then overlap: the tests would say)
@@ -97,8 +99,9 @@ def _at_svg_dpi(figure: Figure) -> Iterator[None]:
 
 def fit_row(figure: Figure, panels: Sequence[Axes], bar: Axes | None = None) -> None:
     """Place one row of equal ``panels`` (and a colour bar's axes ``bar``) so that no text of theirs, of
-    the suptitle or of the figure's legend (upper right, or lower centre) is clipped or overlaps another.
-    Call it last, once everything is drawn on the axes: their limits and texts are final then."""
+    the suptitle or of the figure's legend (upper right, or lower centre) is clipped or overlaps another;
+    then draw the panels' ticks as plain artists (``ticks.freeze``). Call it last, once everything is
+    drawn on the axes: their limits and texts are final then."""
     with _at_svg_dpi(figure):
         ruler = _Ruler(figure)
         reaches = [_reach(axes, ruler) for axes in panels]
@@ -109,6 +112,8 @@ def fit_row(figure: Figure, panels: Sequence[Axes], bar: Axes | None = None) -> 
     for axes, (x, y, w, h) in zip([*panels, bar], boxes, strict=False):
         if axes is not None:
             axes.set_position((x / width, y / height, w / width, h / height))
+    for axes in panels:  # their ticks are final: drawn as plain artists, not matplotlib's tick objects
+        freeze(axes)
 
 
 @dataclass
@@ -242,11 +247,8 @@ def _ticks_reach(axis: Axis, ruler: _Ruler, reach: _Reach) -> None:
     """The tick labels in view, as the formatters write them, measured on one tick's label of each kind:
     the ticks themselves are made only when drawn."""
     is_x = isinstance(axis, XAxis)
-    for ticks, locations, formatter in (
-        (axis.majorTicks, axis.get_majorticklocs(), axis.get_major_formatter()),
-        (axis.minorTicks, axis.get_minorticklocs(), axis.get_minor_formatter()),
-    ):
-        shown = _in_view(axis, list(locations), formatter.format_ticks)
+    for ticks, major in ((axis.majorTicks, True), (axis.minorTicks, False)):
+        shown = _in_view(axis, major)
         if not shown:
             continue
         tick: Tick = ticks[0]
@@ -276,19 +278,13 @@ def _add_depth(reach: _Reach, is_x: bool, first: bool, depth: float) -> None:
         reach.right = max(reach.right, depth)
 
 
-def _in_view(
-    axis: Axis, ticks: list[float], write: Callable[[list[float]], list[str]]
-) -> list[tuple[float, str]]:
-    """The labelled ticks matplotlib draws (those in view; a locator may give more): their places 0..1
-    along the axis from its start on screen, and their labels (formatted together, as a formatter may
-    look at all)."""
-    start, end = axis.get_transform().transform(np.array(axis.get_view_interval()))
-    if not ticks or start == end:
+def _in_view(axis: Axis, major: bool) -> list[tuple[float, str]]:
+    """The labelled ticks matplotlib draws (``ticks.tick_positions``), as places 0..1 along the axis from
+    its start on screen, and their labels."""
+    scale = axis.get_transform()
+    start, end = scale.transform(np.asarray(axis.get_view_interval(), dtype=float))
+    shown = [(loc, text) for loc, text in tick_positions(axis, major) if text]
+    if not shown or start == end:
         return []
-    places = (axis.get_transform().transform(np.array(ticks)) - start) / (end - start)
-    labels = write(ticks)
-    return [
-        (float(place), label)
-        for place, label in zip(places, labels, strict=True)
-        if label and -1e-9 <= place <= 1 + 1e-9
-    ]
+    places = (scale.transform(np.asarray([loc for loc, _ in shown], dtype=float)) - start) / (end - start)
+    return [(float(place), text) for place, (_, text) in zip(places, shown, strict=True)]

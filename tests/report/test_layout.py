@@ -70,8 +70,9 @@ def drawn(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Figure]]:
 
 
 def texts(axes: Axes, renderer: RendererSVG) -> list[Bbox]:
-    """The boxes of an axes' drawn texts: title, axis labels, the tick labels in view."""
-    found = [axes.title, axes.xaxis.label, axes.yaxis.label]
+    """The boxes of an axes' drawn texts: title, axis labels, the tick labels in view (matplotlib's, or
+    drawn as plain texts by ``ticks.freeze``), texts inside it."""
+    found = [axes.title, axes.xaxis.label, axes.yaxis.label, *axes.texts]
     for axis in (axes.xaxis, axes.yaxis):
         low, high = sorted(axis.get_view_interval())
         close = (high - low) * 1e-9
