@@ -1,7 +1,7 @@
 """Is history's bridge approximation an honest p-value? A simulation, not a timing.
 
 ``ipcbench.changes`` tests a boundary with the largest standardised rank CUSUM over the splits of a
-stretch, and takes the p-value from the bridge approximation (``changes.bridge_tail``) where it decides
+stretch, and takes the p-value from the bridge approximation (``rank_cusum.bridge_tail``) where it decides
 alone, shuffling only in between. That is sound if the approximation never states a smaller p than the
 statistic's permutation distribution gives (coverage: P(p <= a) <= a when nothing changes), and if, at
 the permutation test's critical value, it stays below ``SURE_ABOVE`` alphas (so "not significant" from
@@ -23,13 +23,13 @@ import sys
 
 import numpy as np
 
-from ipcbench import changes
+from ipcbench import changes, rank_cusum
 
 
 def null_draws(n: int, min_size: int, levels: int, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Largest |z| (``changes.largest_z``) of ``draws`` random orders of one set of n values."""
+    """Largest |z| (``rank_cusum.largest_z``) of ``draws`` random orders of one set of n values."""
     values = rng.integers(0, levels, n).astype(float) if levels else rng.random(n)
-    ranks = changes.centred_ranks(values)
+    ranks = rank_cusum.centred_ranks(values)
     splits = np.arange(min_size, n - min_size + 1)
     scale = np.sqrt(splits * (n - splits) / (n - 1) * float(np.mean(ranks**2)))
     found = []
@@ -51,11 +51,11 @@ def main(draws: int) -> None:
                 if n < 4 * min_size:
                     continue
                 largest = null_draws(n, min_size, levels, draws, rng)
-                approx = np.array([changes.bridge_tail(float(b), n, min_size) for b in largest])
+                approx = np.array([rank_cusum.bridge_tail(float(b), n, min_size) for b in largest])
                 for alpha in (0.001, 0.005, 0.05):
                     covered = [float(np.mean(approx <= a)) for a in (alpha / 5, alpha, 10 * alpha)]
                     critical = largest[math.ceil((1 - alpha) * draws) - 1]
-                    at_crit = changes.bridge_tail(float(critical), n, min_size) / alpha
+                    at_crit = rank_cusum.bridge_tail(float(critical), n, min_size) / alpha
                     if n >= changes.ASYMPTOTIC_FROM:
                         worst = max(worst, at_crit)
                     print(

@@ -23,15 +23,14 @@ boundary must prove itself against the segments on either side of it.
    (``bench/history_series.py``).
 3. **The bridge approximation first.** The statistic is, in the limit, the largest standardised
    Brownian bridge over the splits, whose tail has a closed bound (Lausen, Sauerbrei & Schumacher 1994,
-   an improved Bonferroni bound over neighbouring splits; ``bridge_p``). Checked by simulation against
-   the statistic's permutation distribution (``bench/bridge_coverage.py``: 20 to 1,000 values, with and
-   without ties, ``min_size`` 2 to 10, alpha 0.001 to 0.05) it is conservative everywhere (it never
-   states a smaller p than the permutations give), and at alpha at most ~5x too large from 40 values
-   on (8.6x at 20). So a stretch of
-   ``ASYMPTOTIC_FROM`` values or more takes its p-value from it when that decides alone: below alpha
-   (significant, and the stated p holds), or above ``SURE_ABOVE`` alphas (not significant); only in
-   between, and only for a boundary whose change of level is large enough to matter, are the values
-   shuffled.
+   an improved Bonferroni bound over neighbouring splits; ``rank_cusum.bridge_p``). Checked by
+   simulation against the statistic's permutation distribution (``bench/bridge_coverage.py``: 20 to
+   1,000 values, with and without ties, ``min_size`` 2 to 10, alpha 0.001 to 0.05) it is conservative
+   everywhere (it never states a smaller p than the permutations give), and at alpha at most ~5x too
+   large from 40 values on (8.6x at 20). So a stretch of ``ASYMPTOTIC_FROM`` values or more takes its
+   p-value from it when that decides alone: below alpha (significant, and the stated p holds), or above
+   ``SURE_ABOVE`` alphas (not significant); only in between, and only for a boundary whose change of
+   level is large enough to matter, are the values shuffled.
 
 Files whose cell the runner flagged unstable (its runs disagree) are left out of the series here, so
 they can never make a change on their own; they stay in the history, marked.
@@ -57,7 +56,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from ipcbench import __version__
+from ipcbench import __version__, rank_cusum
+from ipcbench.rank_cusum import PERMUTATIONS, bridge_p, permutation_p
 
 if TYPE_CHECKING:
     from ipcbench.cache import Memo
@@ -68,13 +68,10 @@ NOISE_FLOOR = 1e-4  # smallest noise scale in log units (0.01%): a perfectly fla
 EXACT_LIMIT = 10**12  # exact U distribution up to this many arrangements (exact in float64 counts)
 
 
-PERMUTATIONS = 999  # the smallest p-value the permutation test can give is 1/1000
 ASYMPTOTIC_FROM = 40  # fewest values for the bridge approximation (shuffles of fewer are cheap anyway)
 # An approximate p above this many alphas is not significant: at the critical value of the permutation
 # test the approximation was at most 5 alphas from 40 values on (alpha 0.001 to 0.05; 8.5 at 20 values).
 SURE_ABOVE = 10
-BATCH = 100  # shuffles per batch
-STOP_AFTER = 25  # as many shuffles as extreme as the data: p is near 0.1 or more, stop shuffling
 PARALLEL_FROM = 20_000  # points over all series before ``detect_many`` starts worker processes
 
 
@@ -169,7 +166,7 @@ class Recalled:
 
 def memo_key(values: Sequence[float], usable: Sequence[bool], settings: Settings) -> str:
     """What the changes of a series depend on: its figures and stable marks, the settings, and the code
-    that finds them (this module's text, ruptures' and numpy's versions)."""
+    that finds them (this module's and rank_cusum's text, ruptures' and numpy's versions)."""
     digest = hashlib.blake2b(_code_identity().encode(), digest_size=20)
     digest.update(repr(settings).encode())
     digest.update(np.asarray(values, dtype="<f8").tobytes())
@@ -183,7 +180,10 @@ def _code_identity() -> str:
 
     try:
         ruptures = metadata.version("ruptures")
-        source = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=20).hexdigest()
+        digest = hashlib.blake2b(digest_size=20)
+        for module in (__file__, rank_cusum.__file__):  # the statistics are part of the answer
+            digest.update(Path(module).read_bytes())
+        source = digest.hexdigest()
     except (OSError, metadata.PackageNotFoundError):
         ruptures, source = "?", f"{__version__}/{os.getpid()}"  # unknown code: nothing kept is used
     return f"{source}/{ruptures}/{np.__version__}"
@@ -443,91 +443,3 @@ class _Stretch:
             enough = max(math.ceil(self.alpha * (1 + PERMUTATIONS)), 1)
             self.shuffled = permutation_p(self.values, self.min_size, enough=enough)
         return self.shuffled
-
-
-def centred_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks minus their mean, tied values sharing the mean of their ranks (``scipy.stats.rankdata``'s
-    average method, without importing ``scipy.stats``)."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
-    group = np.cumsum(first) - 1
-    starts = np.append(np.flatnonzero(first), len(values))
-    ranks = np.empty(len(values))
-    ranks[order] = (starts[group] + starts[group + 1] - 1) / 2  # 0-based mean rank of each tie group
-    return ranks - (len(values) - 1) / 2
-
-
-def largest_z(values: np.ndarray, min_size: int) -> float:
-    """The largest standardised rank CUSUM over the splits leaving ``min_size`` values on each side: the
-    Mann-Whitney z of the two sides at each split (its variance with ties), the largest in size."""
-    n = len(values)
-    ranks = centred_ranks(values)
-    variance = float(np.mean(ranks**2))
-    if n < 2 * min_size or variance <= 0:
-        return 0.0
-    splits = np.arange(min_size, n - min_size + 1)
-    sums = np.cumsum(ranks)[min_size - 1 : n - min_size]
-    return float(np.max(np.abs(sums) / np.sqrt(splits * (n - splits) / (n - 1) * variance)))
-
-
-def bridge_p(values: np.ndarray, min_size: int) -> float:
-    """Approximate p-value of ``largest_z``: the improved Bonferroni bound of Lausen, Sauerbrei and
-    Schumacher (1994) for the largest of the standardised statistics at neighbouring splits k and k+1
-    (correlation sqrt(k(n-k-1) / ((n-k)(k+1)))). Conservative (see the module's docstring)."""
-    n = len(values)
-    return 1.0 if n < 2 * min_size else bridge_tail(largest_z(values, min_size), n, min_size)
-
-
-def bridge_tail(b: float, n: int, min_size: int) -> float:
-    """The bound of ``bridge_p`` at a value ``b`` of the largest |z| over the splits of n values."""
-    t_sum, t_cubes = _neighbour_sums(n, min_size)
-    neighbours = (t_sum - (b * b / 4 - 1) * t_cubes / 6) * math.exp(-b * b / 2) / math.pi
-    # Far out (b ~ 9) the series of the bound turns negative: the first split's tail alone is a floor.
-    return min(math.erfc(b / math.sqrt(2)) + max(neighbours, 0.0), 1.0)
-
-
-@functools.cache
-def _neighbour_sums(n: int, min_size: int) -> tuple[float, float]:
-    """Sums of t and t**3 over the pairs of neighbouring splits (k, k+1), t = sqrt(1 - their correlation
-    squared) = sqrt(n / ((n-k)(k+1)))."""
-    k = np.arange(min_size, n - min_size, dtype=float)
-    t = np.sqrt(n / ((n - k) * (k + 1)))
-    return float(np.sum(t)), float(np.sum(t**3))
-
-
-def permutation_p(
-    values: np.ndarray, min_size: int, permutations: int = PERMUTATIONS, enough: int = STOP_AFTER + 1
-) -> float:
-    """p-value of "the level changes somewhere in ``values``": the largest standardised rank CUSUM over
-    every split leaving ``min_size`` values on each side, against the same in shuffled orders.
-
-    Shuffles run in batches and stop early once ``enough`` shuffles were as extreme as the data (by
-    default ``STOP_AFTER + 1``; pruning passes the count that already puts p above its alpha): most
-    candidates are noise, and noise is cheap. A p-value below that is always from every shuffle.
-    """
-    n = len(values)
-    if n < 2 * min_size:
-        return 1.0
-    ranks = centred_ranks(values).astype(np.float32)
-    splits = np.arange(min_size, n - min_size + 1)
-    scale = np.sqrt(splits * (n - splits) / n).astype(np.float32)
-
-    def largest(orders: np.ndarray) -> np.ndarray:
-        sums = np.cumsum(orders, axis=1)[:, min_size - 1 : n - min_size]
-        np.abs(sums, out=sums)  # in place: the same figures as |sums| / scale, without two more arrays
-        peaks: np.ndarray = np.max(np.divide(sums, scale, out=sums), axis=1)
-        return peaks
-
-    observed = float(largest(ranks[None, :])[0]) * (1 - 1e-5)  # ties in float32 sums count as extreme
-    rng = np.random.default_rng(0)
-    extreme = done = 0
-    orders = np.empty((BATCH, n), dtype=np.float32)
-    while done < permutations and extreme < enough:
-        batch = min(BATCH, permutations - done)
-        shuffled = orders[:batch]
-        shuffled[:] = ranks
-        rng.permuted(shuffled, axis=1, out=shuffled)  # in place: the same shuffles as of a copy
-        extreme += int(np.sum(largest(shuffled) >= observed))
-        done += batch
-    return (1 + extreme) / (1 + done)

@@ -294,7 +294,7 @@ def mwu_greater(x: list[float], y: list[float]) -> float:
         return 1.0
     if math.comb(len(x) + len(y), len(x)) > MWU_EXACT_LIMIT:
         return float(scipy_stats.mannwhitneyu(x, y, alternative="greater", method="asymptotic").pvalue)
-    from ipcbench.changes import centred_ranks  # midranks in numpy: scipy's rankdata was 70% of compare
+    from ipcbench.rank_cusum import centred_ranks  # midranks in numpy: scipy's rankdata was 70% of compare
 
     # Centred ranks shift every rank sum of len(x) ranks alike, so the comparison below is unchanged.
     ranks = centred_ranks(np.concatenate([x, y]).astype(float))
