@@ -49,7 +49,7 @@ def latency_vs_size(run: Run) -> str | None:
     labels = style.ordered(run.labels("pingpong"))
     if not labels:
         return None
-    with new_figure("latency", 9.5, 4.8, layout=None) as (figure, axes):
+    with new_figure("latency", 9.5, 4.8) as (figure, axes):
         for label in labels:
             mechanism_line(axes, label, *series(run, label, "pingpong", latency_of("p50")))
         size_axis(axes, run.sizes("pingpong"))
@@ -131,7 +131,7 @@ def throughput_vs_size(run: Run) -> str | None:
     labels = style.ordered(run.labels("stream"))
     if not labels:
         return None
-    with new_figure("throughput", 11.0, 4.6, layout=None, ncols=2) as (figure, (left, right)):
+    with new_figure("throughput", 11.0, 4.6, ncols=2) as (figure, (left, right)):
         for label in labels:
             xs, rates = series(run, label, "stream", rate_of("bytes_per_s"))
             mechanism_line(left, label, xs, rates)
@@ -180,7 +180,7 @@ def latency_distributions(run: Run) -> str | None:
     sizes = distribution_sizes(run)
     if not sizes:
         return None
-    with new_figure("distribution", 11.0, 4.2, layout=None, ncols=len(sizes), squeeze=False) as (
+    with new_figure("distribution", 11.0, 4.2, ncols=len(sizes), squeeze=False) as (
         figure,
         grid,
     ):
@@ -218,7 +218,7 @@ def speedup_heatmap(
         return None
     row = 0.45 + 0.15 * (lines_of(labels) - 1)
     height = max(row * len(labels) + 1.8, 3.0)  # at least the colour bar's label long
-    with new_figure("heatmap", 11.0, height, layout=None, ncols=2) as (figure, panels):
+    with new_figure("heatmap", 11.0, height, ncols=2) as (figure, panels):
         titles = {"latency": "Round trip (pingpong p50)", "throughput": "Stream (bytes/s)"}
         for axes, (metric, title) in zip(panels, titles.items(), strict=True):
             image = _heatmap_panel(axes, comparisons.get(metric, {}), labels, sizes)
@@ -273,7 +273,7 @@ def sync_cost(run: Run) -> str | None:
     if not labels:
         return None
     shown = labels + (["pipe"] if "pipe" in run.labels("pingpong") else [])
-    with new_figure("sync", 11.0, 4.4, layout=None, ncols=2) as (figure, (left, right)):
+    with new_figure("sync", 11.0, 4.4, ncols=2) as (figure, (left, right)):
         for label in shown:
             xs, p50 = series(run, label, "pingpong", latency_of("p50"))
             mechanism_line(left, label, xs, p50)

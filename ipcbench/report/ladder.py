@@ -83,7 +83,7 @@ def ladder_figure(run: Run) -> str | None:
         return None
     names = [rung.mechanism for _, chosen in panels for rung in chosen]
     height = 1.2 + (0.32 + 0.14 * (plotting.lines_of(names) - 1)) * _most_rows(panels)
-    with plotting.new_figure("cost-ladder", 11, height, layout=None, ncols=len(panels)) as (fig, axes):
+    with plotting.new_figure("cost-ladder", 11, height, ncols=len(panels)) as (fig, axes):
         for ax, (title, chosen) in zip([axes] if len(panels) == 1 else list(axes), panels, strict=True):
             _ladder_panel(ax, title, chosen)
         handles, texts = (axes if len(panels) == 1 else axes[0]).get_legend_handles_labels()

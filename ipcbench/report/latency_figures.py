@@ -115,7 +115,7 @@ def load_curves(run: Run) -> str | None:
     sweeps = _sweeps(run, size) if size is not None else []
     if not sweeps:
         return None
-    with new_figure("openloop", 11.0, 4.6, layout=None, ncols=2) as (figure, (left, right)):
+    with new_figure("openloop", 11.0, 4.6, ncols=2) as (figure, (left, right)):
         for label, sweep in sweeps:
             for axes, key in ((left, "p50"), (right, "p99")):
                 _curve(axes, label, sweep, key)
@@ -203,7 +203,7 @@ def latency_vs_cpu(run: Run) -> str | None:
     points = [point for point in wait_points(run) if point["cpu"]]
     if not points:
         return None
-    with new_figure("waits", 7.5, 4.6, layout=None) as (figure, axes):
+    with new_figure("waits", 7.5, 4.6) as (figure, axes):
         rightmost = max(point["cpu"] for point in points)
         for point in points:
             label = point["mechanism"]

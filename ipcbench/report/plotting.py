@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import matplotlib
 import numpy as np
@@ -50,12 +50,12 @@ def new_figure(
     name: str,
     width: float,
     height: float,
-    layout: Literal["constrained"] | None = "constrained",
     **subplots: Any,
 ) -> Iterator[tuple[Figure, Any]]:
-    """A figure inside the report's style; ``svg.hashsalt`` keeps the SVG ids of figures apart."""
+    """A figure inside the report's style; ``svg.hashsalt`` keeps the SVG ids of figures apart. No layout
+    engine (constrained layout measured every tick label twice): ``layout.fit_row`` sets the margins."""
     with _styled(name):
-        figure = Figure(figsize=(width, height), layout=layout)
+        figure = Figure(figsize=(width, height), layout=None)
         yield figure, figure.subplots(**subplots)
 
 

@@ -91,7 +91,7 @@ def _runs_panel(
 def relative_to_first(runs: list[Run]) -> str | None:
     """Each mechanism's figures in each run relative to run 1 (geometric mean over the sizes they share):
     drift over time, or the gap between machines, in one glance."""
-    with new_figure("runs-relative", 11.0, 4.4, layout=None, ncols=2) as (figure, (left, right)):
+    with new_figure("runs-relative", 11.0, 4.4, ncols=2) as (figure, (left, right)):
         drawn = 0
         for axes, metric in ((left, "latency"), (right, "throughput")):
             drawn += _relative_panel(axes, runs, metric)

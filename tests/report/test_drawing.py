@@ -41,7 +41,7 @@ def test_only_vertices_on_a_level_run_between_their_neighbours_are_dropped() -> 
 
 
 def test_svg_paths_are_written_in_two_decimals_without_spaces_around_commands() -> None:
-    with plotting.new_figure("compact", 4, 3, layout=None) as (figure, axes):
+    with plotting.new_figure("compact", 4, 3) as (figure, axes):
         axes.plot(np.linspace(0, 1, 50), np.sin(np.linspace(0, 6, 50)), marker="o")
         svg = plotting.to_svg(figure)
     outlines = re.findall(r' d="([^"]*)"', svg)
@@ -52,7 +52,7 @@ def test_svg_paths_are_written_in_two_decimals_without_spaces_around_commands() 
 
 
 def test_log_axes_make_ticks_only_between_their_ends() -> None:
-    with plotting.new_figure("in-view", 4, 3, layout=None) as (figure, axes):
+    with plotting.new_figure("in-view", 4, 3) as (figure, axes):
         axes.plot([1, 2], [150.0, 2.5e6])
         plotting.log_y(axes, "round trip", "ns")
         low, high = axes.get_ylim()
@@ -78,7 +78,7 @@ def test_distribution_curves_read_the_histogram_as_hdrh_does(count: int) -> None
 @pytest.mark.parametrize(("count", "columns"), [(1, 3), (13, 5), (26, 3), (13, 4)])
 def test_panel_figures_make_only_the_cells_used_where_a_full_grid_puts_them(count: int, columns: int) -> None:
     rows = -(-count // columns)
-    with plotting.new_figure("grid", 11, 8, layout=None, nrows=rows, ncols=columns, squeeze=False) as (
+    with plotting.new_figure("grid", 11, 8, nrows=rows, ncols=columns, squeeze=False) as (
         full,
         grid,
     ):

@@ -20,7 +20,7 @@ _SIZES = [64, 512, 4096, 65536, 1 << 20, 16 << 20]
 def _panels(frozen: bool) -> str:
     """Panels as the report draws them: log y over decades or narrow (labelled minor ticks), size axes
     with turned labels, hidden labels, a time axis with its offset, axis labels."""
-    with plotting.new_figure("ticks", 9.0, 6.0, layout=None, nrows=2, ncols=2, squeeze=False) as (
+    with plotting.new_figure("ticks", 9.0, 6.0, nrows=2, ncols=2, squeeze=False) as (
         figure,
         grid,
     ):
@@ -86,7 +86,7 @@ def test_frozen_ticks_draw_the_same_labels_marks_and_grid_lines() -> None:
 
 @pytest.mark.parametrize(("low", "high"), [(150.0, 2.5e6), (41e3, 112e3), (3.3e7, 9.9e9), (1.0, 1.5)])
 def test_tick_positions_are_those_matplotlib_draws(low: float, high: float) -> None:
-    with plotting.new_figure("positions", 4, 3, layout=None) as (figure, axes):
+    with plotting.new_figure("positions", 4, 3) as (figure, axes):
         axes.plot([1, 2], [low, high])
         plotting.log_y(axes, "", "ns")
         axes.xaxis.set_major_locator(FixedLocator(np.linspace(0.5, 2.5, 9)))
