@@ -180,10 +180,7 @@ def latency_distributions(run: Run) -> str | None:
     sizes = distribution_sizes(run)
     if not sizes:
         return None
-    with new_figure("distribution", 11.0, 4.2, ncols=len(sizes), squeeze=False) as (
-        figure,
-        grid,
-    ):
+    with new_figure("distribution", 11.0, 4.2, ncols=len(sizes), squeeze=False) as (figure, grid):
         for axes, size in zip(grid[0], sizes, strict=True):
             _distribution_panel(axes, run, size)
         figure.suptitle("Round-trip latency distribution (percentiles from the stored HDR histograms)")

@@ -78,10 +78,7 @@ def test_distribution_curves_read_the_histogram_as_hdrh_does(count: int) -> None
 @pytest.mark.parametrize(("count", "columns"), [(1, 3), (13, 5), (26, 3), (13, 4)])
 def test_panel_figures_make_only_the_cells_used_where_a_full_grid_puts_them(count: int, columns: int) -> None:
     rows = -(-count // columns)
-    with plotting.new_figure("grid", 11, 8, nrows=rows, ncols=columns, squeeze=False) as (
-        full,
-        grid,
-    ):
+    with plotting.new_figure("grid", 11, 8, nrows=rows, ncols=columns, squeeze=False) as (full, grid):
         full.subplots_adjust(left=0.1, right=0.95, hspace=0.5, wspace=0.3)
         expected = [bound for axes in grid.flat[:count] for bound in axes.get_position().bounds]
     with plotting.panel_figure("grid", 11, 8, count, columns) as (figure, panels):

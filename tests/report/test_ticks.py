@@ -20,10 +20,7 @@ _SIZES = [64, 512, 4096, 65536, 1 << 20, 16 << 20]
 def _panels(frozen: bool) -> str:
     """Panels as the report draws them: log y over decades or narrow (labelled minor ticks), size axes
     with turned labels, hidden labels, a time axis with its offset, axis labels."""
-    with plotting.new_figure("ticks", 9.0, 6.0, nrows=2, ncols=2, squeeze=False) as (
-        figure,
-        grid,
-    ):
+    with plotting.new_figure("ticks", 9.0, 6.0, nrows=2, ncols=2, squeeze=False) as (figure, grid):
         figure.subplots_adjust(left=0.12, right=0.98, top=0.95, bottom=0.18, hspace=0.6, wspace=0.3)
         wide, narrow, hidden, dates = grid.flat
         wide.plot(_SIZES, [2e3, 3e3, 9e3, 5e4, 1e6, 3e7], marker="o")
